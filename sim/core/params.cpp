@@ -1,6 +1,7 @@
 #include "sim/core/params.h"
 
 #include <algorithm>
+#include <cmath>
 #include <iomanip>
 
 namespace codesim::sim {
@@ -24,7 +25,10 @@ const char* param_type_name(ParamType t) {
 namespace {
 std::string num(double v) {
   std::ostringstream os;
-  os << v;
+  if (v == std::floor(v) && std::abs(v) < 1e15)
+    os << static_cast<long long>(v);
+  else
+    os << v;
   return os.str();
 }
 }  // namespace

@@ -58,7 +58,7 @@ int64_t op_macs(const Workload& w, const Op& op) {
       const auto& g = op.gemm();
       return at_least_one(g.batch()) * g.m() * g.n() * g.k();
     }
-    case Op::kConv2d: {
+    case Op::kConv2D: {
       const auto& c = op.conv2d();
       const int64_t oh = conv_out_dim(c.h(), c.kernel_h(), c.stride_h(), c.pad_top(),
                                       c.pad_bottom(), at_least_one(c.dilation_h()));
@@ -135,7 +135,7 @@ void check_op(const Op& op, const std::string& p, Checker& c) {
       c.at_least(g.k(), 1, p + ".gemm.k");
       break;
     }
-    case Op::kConv2d: {
+    case Op::kConv2D: {
       const auto& v = op.conv2d();
       const std::string q = p + ".conv2d.";
       c.at_least(v.batch(), 0, q + "batch");
