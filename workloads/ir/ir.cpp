@@ -35,8 +35,8 @@ int64_t tensor_elements(const Tensor& t) {
   return n;
 }
 
-int64_t conv_out_dim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
-                     int64_t pad_end, int64_t dilation) {
+int64_t conv_out_dim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end,
+                     int64_t dilation) {
   const int64_t eff = dilation * (kernel - 1) + 1;
   const int64_t span = in + pad_begin + pad_end - eff;
   if (span < 0 || stride <= 0) return 0;
@@ -115,8 +115,9 @@ class Checker {
     if (!ok) problems.push_back(path + ": " + msg);
   }
   void at_least(int64_t v, int64_t lo, const std::string& path) {
-    if (v < lo) problems.push_back(path + ": must be >= " + std::to_string(lo) + " (is " +
-                                   std::to_string(v) + ")");
+    if (v < lo)
+      problems.push_back(path + ": must be >= " + std::to_string(lo) + " (is " + std::to_string(v) +
+                         ")");
   }
 };
 
@@ -250,6 +251,31 @@ void check_op(const Op& op, const std::string& p, Checker& c) {
       c.at_least(op.generic().bytes_read(), 0, p + ".generic.bytes_read");
       c.at_least(op.generic().bytes_written(), 0, p + ".generic.bytes_written");
       break;
+    case Op::kReshape:
+      break;
+    case Op::kTranspose: {
+      std::set<int64_t> seen(op.transpose().perm().begin(), op.transpose().perm().end());
+      bool ok = static_cast<int>(seen.size()) == op.transpose().perm_size();
+      for (int64_t a : seen) ok = ok && a >= 0 && a < op.transpose().perm_size();
+      c.need(ok, p + ".transpose.perm", "must be a permutation of 0..rank-1");
+      break;
+    }
+    case Op::kReduce:
+      c.need(op.reduce().kind() != v1::REDUCE_UNSPECIFIED, p + ".reduce.kind",
+             "must be mean, sum or max");
+      break;
+    case Op::kConcat:
+      c.need(op.inputs_size() >= 1, p + ".inputs", "concat needs at least one input");
+      break;
+    case Op::kSlice: {
+      const auto& v = op.slice();
+      c.need(v.starts_size() == v.axes_size() && v.ends_size() == v.axes_size() &&
+                 (v.steps_size() == 0 || v.steps_size() == v.axes_size()),
+             p + ".slice", "axes, starts, ends (and steps) must have the same length");
+      for (int i = 0; i < v.steps_size(); ++i)
+        c.need(v.steps(i) != 0, p + ".slice.steps[" + std::to_string(i) + "]", "must not be 0");
+      break;
+    }
   }
 }
 
@@ -279,8 +305,7 @@ std::vector<std::string> validate(const Workload& w) {
     if (t.structure().has_nm()) {
       const auto& nm = t.structure().nm();
       c.need(nm.m() >= 1 && nm.n() < nm.m(), p + ".structure.nm",
-             "needs 0 <= n < m (is " + std::to_string(nm.n()) + ":" + std::to_string(nm.m()) +
-                 ")");
+             "needs 0 <= n < m (is " + std::to_string(nm.n()) + ":" + std::to_string(nm.m()) + ")");
     }
     if (t.structure().has_unstructured()) {
       const double d = t.structure().unstructured().density();
@@ -292,8 +317,7 @@ std::vector<std::string> validate(const Workload& w) {
     const auto& op = w.ops(i);
     const std::string p = "ops[" + std::to_string(i) + "]";
     c.need(!op.name().empty(), p + ".name", "must not be empty");
-    c.need(op_names.insert(op.name()).second, p + ".name",
-           "duplicate op name '" + op.name() + "'");
+    c.need(op_names.insert(op.name()).second, p + ".name", "duplicate op name '" + op.name() + "'");
     for (int j = 0; j < op.inputs_size(); ++j)
       c.need(tensor_names.count(op.inputs(j)) > 0, p + ".inputs[" + std::to_string(j) + "]",
              "unknown tensor '" + op.inputs(j) + "'");
@@ -308,7 +332,8 @@ std::vector<std::string> validate(const Workload& w) {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool is_text_path(const std::string& path) {

@@ -7,7 +7,11 @@
 //   conv2d   inputs [x, W, (bias)]: x NCHW [batch, C, H, W], W [filters, C/groups, kh, kw],
 //            output NCHW.
 //   lstm_cell inputs [x, W_ih [4H, I], W_hh [4H, H], (bias [4H])], gate order i, f, g, o.
+//   lstm_cell outputs [Y [steps, batch, H] (every hidden state), h_last [batch, H], c_last].
 //   butterfly inputs [x [batch, length], twiddles [stacks, stages, length/2, 2, 2]].
+//   eltwise  one input (activations) or two (binary ops, numpy broadcasting by shape).
+//   softmax, layernorm  normalise along the last axis; layernorm inputs [x, gamma, beta].
+//   reshape, transpose, reduce, concat, slice  shape-only layout ops (ONNX semantics).
 
 #include <cstdint>
 #include <string>
@@ -32,8 +36,8 @@ int64_t op_macs(const Workload& w, const Op& op);
 int64_t op_params(const Workload& w, const Op& op);
 int64_t tensor_elements(const Tensor& t);
 // Conv output size along one axis.
-int64_t conv_out_dim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
-                     int64_t pad_end, int64_t dilation);
+int64_t conv_out_dim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end,
+                     int64_t dilation);
 
 // Every problem of the workload, each as "ops[3].conv2d.stride_h: must be >= 1".
 std::vector<std::string> validate(const Workload& w);

@@ -861,6 +861,14 @@ std::string op_dims(const ir::v1::Op& op) {
     case ir::v1::Op::kGeneric:
       os << op.generic().op_type();
       break;
+    case ir::v1::Op::kTranspose:
+      for (int i = 0; i < op.transpose().perm_size(); ++i)
+        os << (i ? "," : "perm ") << op.transpose().perm(i);
+      break;
+    case ir::v1::Op::kReshape:
+    case ir::v1::Op::kReduce:
+    case ir::v1::Op::kConcat:
+    case ir::v1::Op::kSlice:
     case ir::v1::Op::KIND_NOT_SET:
       break;
   }
