@@ -20,15 +20,13 @@ std::string Diagnostic::str() const {
   return os.str();
 }
 
-void Diagnostics::error_at(const std::string& file, const YAML::Node& node,
-                           const std::string& path, const std::string& message,
-                           const std::string& hint) {
+void Diagnostics::error_at(const std::string& file, const YAML::Node& node, const std::string& path,
+                           const std::string& message, const std::string& hint) {
   error_at(file, node ? node.Mark() : YAML::Mark::null_mark(), path, message, hint);
 }
 
-void Diagnostics::error_at(const std::string& file, const YAML::Mark& mark,
-                           const std::string& path, const std::string& message,
-                           const std::string& hint) {
+void Diagnostics::error_at(const std::string& file, const YAML::Mark& mark, const std::string& path,
+                           const std::string& message, const std::string& hint) {
   Diagnostic d;
   d.file = file;
   if (!mark.is_null()) {
@@ -196,8 +194,7 @@ void check_keys(const YAML::Node& map, const std::string& file, const std::strin
   for (const auto& kv : map) {
     const std::string key = kv.first.Scalar();
     if (std::find(known.begin(), known.end(), key) == known.end())
-      diags.error_at(file, kv.first, join_path(path, key), "unknown key",
-                     did_you_mean(key, known));
+      diags.error_at(file, kv.first, join_path(path, key), "unknown key", did_you_mean(key, known));
   }
 }
 

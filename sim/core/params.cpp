@@ -45,7 +45,8 @@ std::string ParamInfo::range_text() const {
 }
 
 std::string format_params_text(const std::vector<ParamInfo>& params) {
-  std::vector<std::vector<std::string>> rows = {{"name", "type", "default", "range", "unit", "doc"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"name", "type", "default", "range", "unit", "doc"}};
   for (const auto& p : params)
     rows.push_back({p.name, param_type_name(p.type), p.required ? "(required)" : p.default_text,
                     p.range_text(), p.unit, p.doc});
@@ -65,8 +66,8 @@ std::string format_params_markdown(const std::vector<ParamInfo>& params) {
   os << "| name | type | default | range | unit | doc |\n|---|---|---|---|---|---|\n";
   for (const auto& p : params)
     os << "| `" << p.name << "` | " << param_type_name(p.type) << " | "
-       << (p.required ? "required" : "`" + p.default_text + "`") << " | " << p.range_text()
-       << " | " << p.unit << " | " << p.doc << " |\n";
+       << (p.required ? "required" : "`" + p.default_text + "`") << " | " << p.range_text() << " | "
+       << p.unit << " | " << p.doc << " |\n";
   return os.str();
 }
 

@@ -193,8 +193,8 @@ class ParamSchema {
   struct Entry {
     ParamInfo info;
     YAML::Node default_node;
-    std::function<void(P&, const YAML::Node&, const std::string&, const std::string&,
-                       Diagnostics&, const ParamInfo&)>
+    std::function<void(P&, const YAML::Node&, const std::string&, const std::string&, Diagnostics&,
+                       const ParamInfo&)>
         parse;
     std::function<YAML::Node(const P&)> dump;
   };

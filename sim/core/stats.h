@@ -12,8 +12,8 @@
 namespace codesim::sim {
 
 struct Counter {
-  std::string name;       // e.g. sram_ifmap_reads
-  std::string unit;       // e.g. words, bytes, ops
+  std::string name;  // e.g. sram_ifmap_reads
+  std::string unit;  // e.g. words, bytes, ops
   std::string desc;
   std::string component;  // component that performs the action (see arch::Component), or ""
   std::string action;     // action priced by the technology table: mac, read, write, ...
