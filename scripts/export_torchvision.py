@@ -18,6 +18,11 @@ MLP 128, input [1, 3, 32, 32]); vit_b_16 (the full torchvision ViT-B/16, input
 [1, 3, 224, 224], ~330 MB, only when asked for); lstm (nn.LSTM 32 -> 64,
 2 layers, sequence 10, input [10, 1, 32] as [seq, batch, feature]).
 
+Weights: torchvision's random init with --seed, made informative (see
+make_informative: zero weight matrices re-drawn, BatchNorm running statistics
+set from random batches) unless --no-calibrate; eval mode, then exported with
+training=EVAL and constant folding, so BatchNorm is folded into the convs.
+
 Uses only Debian packages (torch 1.13, torchvision 0.14, onnx, numpy).
 """
 
@@ -72,16 +77,48 @@ def build(name):
     raise ValueError(name)
 
 
+def make_informative(model, shape, seed):
+    """Random init alone gives degenerate references: torchvision zero-initialises the
+    ViT head (output exactly 0) and mobilenet_v2's output is ~1e-9. So (1) every weight
+    matrix or kernel that is all zeros gets normal(0, 1/sqrt(fan_in)) values, and (2) the
+    BatchNorm running statistics are set from two random batches (cumulative average,
+    in train mode), so activations keep unit scale and the folded Conv biases differ."""
+    gen = torch.Generator().manual_seed(seed + 2)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() >= 2 and not p.any():
+                fan_in = p[0].numel()
+                p.copy_(torch.randn(p.shape, generator=gen) / fan_in ** 0.5)
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return False
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn([4] + shape[1:], generator=gen))
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    model.eval()
+    return True
+
+
 def write_f32(path, t):
     a = np.ascontiguousarray(t.detach().cpu().numpy().astype("<f4"))
     a.tofile(path)
     return list(a.shape)
 
 
-def export_one(name, out, seed, opset, dynamic_batch):
+def export_one(name, out, seed, opset, dynamic_batch, calibrate=True):
     import onnx
     torch.manual_seed(seed)
     model, shape, desc = build(name)
+    if calibrate:
+        if make_informative(model, shape, seed):
+            desc += "; BatchNorm running stats set from 2 random batches of 4"
     model.eval()
     gen = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(*shape, generator=gen)
@@ -119,6 +156,7 @@ def export_one(name, out, seed, opset, dynamic_batch):
         "output": {"name": "output", "shape": out_shape, "dtype": "float32",
                    "file": f"{name}.output.f32"},
         "dynamic_batch": bool(dynamic_batch),
+        "calibrated": bool(calibrate),
         "f32_format": "raw little-endian float32, C order, no header",
         "op_types": sorted(counts),
         "op_counts": dict(sorted(counts.items())),
@@ -145,6 +183,9 @@ def main():
     ap.add_argument("--opset", type=int, default=17, help="ONNX opset")
     ap.add_argument("--dynamic-batch", action="store_true",
                     help="mark the batch axis dynamic (default: static shapes)")
+    ap.add_argument("--no-calibrate", action="store_true",
+                    help="keep the pure random init (zero ViT head, default BatchNorm "
+                         "statistics): outputs can be all zeros or ~1e-9")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     args = ap.parse_args()
 
@@ -158,9 +199,12 @@ def main():
     t_all = time.time()
     for n in names:
         t0 = time.time()
-        meta = export_one(n, args.out, args.seed, args.opset, args.dynamic_batch)
+        meta = export_one(n, args.out, args.seed, args.opset, args.dynamic_batch,
+                          calibrate=not args.no_calibrate)
+        y = np.fromfile(os.path.join(args.out, meta["output"]["file"]), "<f4")
         print(f"{n}: {meta['file']} {meta['bytes'] / 1e6:.1f} MB, {meta['parameters']:,} params, "
-              f"input {meta['input']['shape']} -> output {meta['output']['shape']}, "
+              f"input {meta['input']['shape']} -> output {meta['output']['shape']} "
+              f"(max |y| {np.abs(y).max():.3g}), "
               f"{meta['nodes']} nodes, ops {', '.join(meta['op_types'])} "
               f"(export {meta['export_seconds']:.1f}s, total {time.time() - t0:.1f}s)",
               flush=True)

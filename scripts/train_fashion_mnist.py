@@ -294,8 +294,28 @@ def _train_epochs(name, model, xtr, ytr, xte, yte, epochs, opt, sched, gen):
 
 # ----------------------------------------------------------------------------- export
 
+def stamp_normalization(path):
+    """Record the input normalization in the model's metadata_props, so that tools that read
+    the ONNX file (codesim eval) apply the same (x / 255 - mean) / std as training did."""
+    import onnx
+    m = onnx.load(path)
+    del m.metadata_props[:]
+    for key, value in (("codesim.input_scale", repr(1.0 / 255.0)),
+                       ("codesim.input_mean", repr(MEAN)), ("codesim.input_std", repr(STD))):
+        entry = m.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(m, path)
+
+
 def export_onnx(model, path, opset, keep_bn=False):
-    """Export with weights, dynamic batch axis. Returns the torch TrainingMode used."""
+    """Export with weights, dynamic batch axis and the normalization in the metadata.
+    Returns the torch TrainingMode used."""
+    mode = export_graph(model, path, opset, keep_bn)
+    stamp_normalization(path)
+    return mode
+
+
+def export_graph(model, path, opset, keep_bn):
     import onnx
     model.eval()
     dummy = torch.zeros(1, 1, 28, 28)
