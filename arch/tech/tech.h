@@ -1,7 +1,7 @@
 #pragma once
 // Technology tables: energy per action, leakage and area per component, loaded from
 // arch/tech/<name>.yaml (or a user file) and scaled to other widths and sizes by the rules of
-// ../shared/reference/technology.md (multiplier energy quadratic in width, adder linear, SRAM by
+// shared/reference/technology.md (multiplier energy quadratic in width, adder linear, SRAM by
 // the CACTI interpolation or the Horowitz square-root fit). arch/tech/README.md states every rule
 // and the file format.
 
