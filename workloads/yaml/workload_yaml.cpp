@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "workloads/ir/ir.h"
+#include "workloads/onnx/onnx_import.h"
 #include "workloads/zoo/builder.h"
 #include "workloads/zoo/zoo.h"
 
@@ -765,11 +766,14 @@ ir::v1::Workload load_workload(const std::string& path) {
       d.message = message;
       diags.error(d);
     }
+  } else if (ext == ".onnx") {
+    // The importer validates its result and throws with every problem.
+    w = import_onnx(path);
   } else {
     sim::Diagnostic d;
     d.file = path;
     d.message = "unknown workload file type '" + ext + "'";
-    d.hint = "use .yaml / .yml, .pb, or .textproto / .pbtxt";
+    d.hint = "use .yaml / .yml, .pb, .textproto / .pbtxt, or .onnx";
     diags.error(d);
   }
   diags.throw_if_any();
