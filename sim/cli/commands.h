@@ -12,5 +12,8 @@ int cmd_run(const std::vector<std::string>& argv);
 int cmd_describe(const std::vector<std::string>& argv);
 int cmd_validate(const std::vector<std::string>& argv);
 int cmd_workload(const std::vector<std::string>& argv);
+int cmd_compress(const std::vector<std::string>& argv);
+int cmd_eval(const std::vector<std::string>& argv);
+int cmd_import(const std::vector<std::string>& argv);
 
 }  // namespace codesim::cli

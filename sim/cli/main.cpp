@@ -27,6 +27,12 @@ const std::vector<Command>& commands() {
        codesim::cli::cmd_validate},
       {"workload", "workload tools: `workload stats W` prints MACs and parameters per op",
        codesim::cli::cmd_workload},
+      {"compress", "apply a transform pipeline to a workload's weights; report quality and size",
+       codesim::cli::cmd_compress},
+      {"eval", "top-1 accuracy of a classifier (ONNX) on a dataset, by the reference executor",
+       codesim::cli::cmd_eval},
+      {"import", "convert an ONNX model into a workload (.pb / .textproto)",
+       codesim::cli::cmd_import},
   };
   return c;
 }
