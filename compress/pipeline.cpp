@@ -166,12 +166,12 @@ Pipeline parse_pipeline(const YAML::Node& root, const std::string& file) {
       step.select = parse_selector(node["select"], file, path + ".select", diags);
       const YAML::Node name = node["transform"];
       if (!name) {
-        diags.error_at(file, node, path + ".transform", "missing `transform:`",
-                       "one of: " + [&] {
-                         std::string s;
-                         for (const auto& n : reg.names()) s += (s.empty() ? "" : ", ") + n;
-                         return s;
-                       }());
+        diags.error_at(
+            file, node, path + ".transform", "missing `transform:`", "one of: " + [&] {
+              std::string s;
+              for (const auto& n : reg.names()) s += (s.empty() ? "" : ", ") + n;
+              return s;
+            }());
         continue;
       }
       if (!sim::read_string(name, file, path + ".transform", diags, step.transform)) continue;

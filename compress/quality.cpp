@@ -1,10 +1,9 @@
 #include "compress/quality.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
@@ -68,7 +67,8 @@ double output_error(const Workload& before, const std::string& op, const Workloa
                     const std::map<std::string, Array>& activations) {
   const Workload sub_before = sub_workload(before, {op});
   const Workload sub_after = sub_workload(after, after_ops);
-  const auto ref = Executor(sub_before, Arithmetic::kFloat32).run(inputs_of(sub_before, activations));
+  const auto ref =
+      Executor(sub_before, Arithmetic::kFloat32).run(inputs_of(sub_before, activations));
   const auto got = Executor(sub_after, Arithmetic::kInteger).run(inputs_of(sub_after, activations));
   double num = 0, den = 0;
   for (const auto& o : sub_before.ops(0).outputs()) {
@@ -202,14 +202,14 @@ std::string report_json(const CompressReport& r) {
   j["notes"] = r.notes;
   j["steps"] = steps;
   j["ops"] = ops;
-  j["totals"] = {{"params_before", r.params_before},
-                 {"params_after", r.params_after},
-                 {"bits_before", r.bits_before},
-                 {"bits_after", r.bits_after},
-                 {"compression_ratio", r.bits_after ? static_cast<double>(r.bits_before) /
-                                                          static_cast<double>(r.bits_after)
-                                                    : 0.0},
-                 {"synthesized_weights", synthesized}};
+  j["totals"] = {
+      {"params_before", r.params_before},
+      {"params_after", r.params_after},
+      {"bits_before", r.bits_before},
+      {"bits_after", r.bits_after},
+      {"compression_ratio",
+       r.bits_after ? static_cast<double>(r.bits_before) / static_cast<double>(r.bits_after) : 0.0},
+      {"synthesized_weights", synthesized}};
   if (r.accuracy) {
     const AccuracyResult& a = *r.accuracy;
     j["accuracy"] = {{"dataset", a.dataset},
@@ -230,7 +230,7 @@ std::string report_table(const CompressReport& r) {
      << pad("bits", 26) << "output_error\n";
   for (const auto& s : r.steps)
     for (const auto& c : s.changes) {
-      const std::string err = c.needs_retraining    ? "needs retraining"
+      const std::string err = c.needs_retraining   ? "needs retraining"
                               : c.output_error < 0 ? "-"
                                                    : fmt(c.output_error, 4);
       os << pad(std::to_string(s.index), 5) << pad(c.op, 28) << pad(c.transform, 10)
@@ -246,8 +246,8 @@ std::string report_table(const CompressReport& r) {
   os << "\ncalibration: " << r.calibration << "\n";
   for (const auto& n : r.notes) os << "note: " << n << "\n";
   if (r.accuracy) {
-    os << "top-1 on " << r.accuracy->images << " " << r.accuracy->dataset << " images: "
-       << fmt(r.accuracy->top1_before, 4) << "% before, ";
+    os << "top-1 on " << r.accuracy->images << " " << r.accuracy->dataset
+       << " images: " << fmt(r.accuracy->top1_before, 4) << "% before, ";
     if (r.accuracy->top1_after)
       os << fmt(*r.accuracy->top1_after, 4) << "% after\n";
     else

@@ -46,8 +46,8 @@ struct AccuracyResult {
   std::string dataset;  // e.g. "fashion-mnist test"
   int images = 0;
   double top1_before = 0;
-  std::optional<double> top1_after;  // empty when an op needs retraining
-  std::string after_note;            // why top1_after is empty
+  std::optional<double> top1_after;      // empty when an op needs retraining
+  std::string after_note;                // why top1_after is empty
   std::vector<std::string> integer_ops;  // ops that ran in integer arithmetic after
 };
 

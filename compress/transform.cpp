@@ -62,7 +62,8 @@ void fill_uniform(float* out, int64_t n, float bound, std::mt19937_64 rng) {
   for (int64_t i = 0; i < n; i += 2) {
     const uint64_t r = rng();
     out[i] = bound * (2.0f * static_cast<float>(r >> 40) * kStep - 1.0f);
-    if (i + 1 < n) out[i + 1] = bound * (2.0f * static_cast<float>((r >> 16) & 0xFFFFFF) * kStep - 1.0f);
+    if (i + 1 < n)
+      out[i + 1] = bound * (2.0f * static_cast<float>((r >> 16) & 0xFFFFFF) * kStep - 1.0f);
   }
 }
 
@@ -182,9 +183,8 @@ WeightLayout weight_layout(const Op& op, const Tensor& t) {
 
 Eigen::MatrixXf weight_matrix(const Tensor& t, const WeightLayout& l) {
   if (t.float_data_size() != l.outputs * l.reduction)
-    throw sim::ConfigError("weight '" + t.name() + "' has " +
-                           std::to_string(t.float_data_size()) + " values, expected " +
-                           std::to_string(l.outputs * l.reduction));
+    throw sim::ConfigError("weight '" + t.name() + "' has " + std::to_string(t.float_data_size()) +
+                           " values, expected " + std::to_string(l.outputs * l.reduction));
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   if (l.reduction_major)
     return Eigen::Map<const RowMajor>(t.float_data().data(), l.reduction, l.outputs).transpose();
@@ -251,7 +251,8 @@ void ensure_values(Workload& w, int op_index, const TransformContext& ctx, OpCha
         const int64_t c = q.scale_size() > 1 ? (i / inner) % channels : 0;
         const float s = q.scale_size() ? q.scale(static_cast<int>(c)) : 1.0f;
         const int32_t z = q.zero_point_size() > c ? q.zero_point(static_cast<int>(c)) : 0;
-        data->Set(static_cast<int>(i), s * static_cast<float>(t->int_data(static_cast<int>(i)) - z));
+        data->Set(static_cast<int>(i),
+                  s * static_cast<float>(t->int_data(static_cast<int>(i)) - z));
       }
       continue;
     }
@@ -263,9 +264,10 @@ void ensure_values(Workload& w, int op_index, const TransformContext& ctx, OpCha
     change.synthesized_weights = true;
     std::string list;
     for (const auto& s : synthesized) list += (list.empty() ? "" : ", ") + s;
-    change.notes.push_back("weights synthesized (seeded Kaiming-uniform U(-1/sqrt(fan_in), "
-                           "1/sqrt(fan_in))): " +
-                           list);
+    change.notes.push_back(
+        "weights synthesized (seeded Kaiming-uniform U(-1/sqrt(fan_in), "
+        "1/sqrt(fan_in))): " +
+        list);
   }
 }
 

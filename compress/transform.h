@@ -16,7 +16,7 @@
 //     op's outputs under the same names, so that the rest of the workload is untouched and the
 //     quality module can compare the original op's output with the replacement's.
 //   * New tensors (factors, intermediate activations) get names prefixed with the op's name
-//     (e.g. "fc1.lowrank.U") and must not collide with existing ones (use unique_tensor_name).
+//     (e.g. "fc1.lowrank.A") and must not collide with existing ones (use unique_tensor_name).
 //   * A transform that changes the float values of a weight that has int_data (quantized by an
 //     earlier step) must re-quantize it or drop the quantization: set_weight_matrix drops it
 //     (int_data, quantization, bits, dtype back to FLOAT32) and the pipeline notes it.
@@ -28,9 +28,9 @@
 //   * It fills OpChange.op, .transform, .new_ops, .notes and, when it has them, .figures. The
 //     pipeline fills params_before/after and bits_before/after from the tensors (storage_bits /
 //     stored_params) unless the transform set them (>= 0), and quality.h fills output_error.
-//   * Errors that depend on the workload (a rank larger than the matrix) throw sim::ConfigError
-//     naming the op and the parameter; an op the transform cannot handle is excluded earlier by
-//     accepts(), never by an exception.
+//   * Errors that depend on the workload (a weight whose shape does not fit the op, missing
+//     calibration data) throw sim::ConfigError naming the op; an op the transform cannot handle
+//     is excluded earlier by accepts(), never by an exception.
 //
 // Weight layout: every weight a transform touches is viewed as a matrix [outputs x reduction]
 // (WeightLayout): gemm B [K, N] -> [N, K]; conv2d W [F, C/g, kh, kw] -> [F, C/g*kh*kw];
@@ -169,12 +169,10 @@ class TransformRegistry {
 template <class T, class = void>
 struct HasCheck : std::false_type {};
 template <class T>
-struct HasCheck<T, std::void_t<decltype(T::check(std::declval<const typename T::Params&>(),
-                                                 std::declval<const YAML::Node&>(),
-                                                 std::declval<const std::string&>(),
-                                                 std::declval<const std::string&>(),
-                                                 std::declval<sim::Diagnostics&>()))>>
-    : std::true_type {};
+struct HasCheck<T, std::void_t<decltype(T::check(
+                       std::declval<const typename T::Params&>(), std::declval<const YAML::Node&>(),
+                       std::declval<const std::string&>(), std::declval<const std::string&>(),
+                       std::declval<sim::Diagnostics&>()))>> : std::true_type {};
 
 template <class T>
 struct TransformEntryMaker {
@@ -271,7 +269,7 @@ int64_t ops_storage_bits(const ir::v1::Workload& w, const std::vector<std::strin
 }  // namespace codesim::compress
 
 // Registers transform class T under NAME (the folder name under compress/transforms/).
-#define CODESIM_REGISTER_TRANSFORM(NAME, T)                 \
-  static const bool codesim_registered_transform_##T =      \
+#define CODESIM_REGISTER_TRANSFORM(NAME, T)                   \
+  static const bool codesim_registered_transform_##T =        \
       ::codesim::compress::TransformRegistry::instance().add( \
           ::codesim::compress::TransformEntryMaker<T>::make(NAME))

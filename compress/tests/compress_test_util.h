@@ -121,8 +121,7 @@ inline Pipeline pipeline(const std::string& yaml) {
 }
 
 // Runs `yaml` on `w` with `samples` seeded random calibration inputs (0: none).
-inline std::vector<StepResult> run(const std::string& yaml, ir::v1::Workload& w,
-                                   int samples = 16) {
+inline std::vector<StepResult> run(const std::string& yaml, ir::v1::Workload& w, int samples = 16) {
   RunOptions o;
   o.seed = 1;
   if (samples > 0) o.calibration = random_inputs(w, samples, 5);

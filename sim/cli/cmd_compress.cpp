@@ -52,9 +52,9 @@ compress::Array model_inputs(const ir::v1::Workload& w, const workloads::ImageDa
   int64_t per_sample = 1;
   for (size_t i = 1; i < a.shape.size(); ++i) per_sample *= a.shape[i];
   if (a.shape.empty() || per_sample != d.image_size())
-    throw sim::ConfigError("workload input '" + in->name() + "' has shape " +
-                           shape_text(a.shape) + ", which does not hold one " +
-                           std::to_string(d.image_size()) + "-pixel image per sample");
+    throw sim::ConfigError("workload input '" + in->name() + "' has shape " + shape_text(a.shape) +
+                           ", which does not hold one " + std::to_string(d.image_size()) +
+                           "-pixel image per sample");
   a.shape[0] = d.count();
   a.data = d.images;
   compress::normalize(normalization(w), a.data.data(), a.size());
@@ -126,14 +126,13 @@ int cmd_compress(const std::vector<std::string>& argv) {
   report.pipeline = args.get("pipeline");
   report.seed = seed;
   if (onnx)
-    report.notes.push_back("the ONNX model was imported for batch " +
-                           std::to_string(import.batch) + " (--batch)");
+    report.notes.push_back("the ONNX model was imported for batch " + std::to_string(import.batch) +
+                           " (--batch)");
 
   compress::RunOptions options;
   options.seed = seed;
   const ir::v1::Tensor* input = w.inputs_size() ? ir::find_tensor(w, w.inputs(0)) : nullptr;
-  const int declared_batch =
-      input && input->shape_size() ? static_cast<int>(input->shape(0)) : 1;
+  const int declared_batch = input && input->shape_size() ? static_cast<int>(input->shape(0)) : 1;
   const int calibration = requested >= 0 ? requested : declared_batch;
   report.calibration_samples = calibration;
   if (calibration > 0) {
@@ -179,9 +178,8 @@ int cmd_compress(const std::vector<std::string>& argv) {
         if (c.needs_retraining && retrain.empty()) retrain = c.op;
     if (retrain.empty()) {
       const compress::Executor after(w, compress::Arithmetic::kInteger);
-      acc.top1_after =
-          compress::evaluate_classifier(after, images, test.labels, normalization(w))
-              .top1_percent();
+      acc.top1_after = compress::evaluate_classifier(after, images, test.labels, normalization(w))
+                           .top1_percent();
       acc.integer_ops = after.integer_ops();
     } else {
       acc.after_note = "needs retraining (op '" + retrain + "' became an adder op)";

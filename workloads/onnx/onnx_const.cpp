@@ -5,7 +5,6 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <limits>
 #include <set>
 
 namespace codesim::workloads::onnx_detail {

@@ -33,8 +33,9 @@ class AdderTransform : public Transform {
     for (const auto& name : matrix_weights(w, w.ops(op_index)))
       ir::find_tensor(w, name)->mutable_structure()->mutable_adder();
     c.needs_retraining = true;
-    c.notes.push_back("needs retraining: an adder op computes -sum|x - w|; the weights of the "
-                      "multiply network are kept unchanged and no quality figure is stated");
+    c.notes.push_back(
+        "needs retraining: an adder op computes -sum|x - w|; the weights of the "
+        "multiply network are kept unchanged and no quality figure is stated");
     return c;
   }
 };

@@ -41,9 +41,9 @@ class NmTransform : public Transform {
   static void check(const Params& p, const YAML::Node& step, const std::string& file,
                     const std::string& path, sim::Diagnostics& diags) {
     if (p.n >= p.m)
-      diags.error_at(file, step["n"] ? step["n"] : step, sim::join_path(path, "n"),
-                     "n (" + std::to_string(p.n) + ") must be smaller than m (" +
-                         std::to_string(p.m) + ")");
+      diags.error_at(
+          file, step["n"] ? step["n"] : step, sim::join_path(path, "n"),
+          "n (" + std::to_string(p.n) + ") must be smaller than m (" + std::to_string(p.m) + ")");
   }
 
   explicit NmTransform(const Params& p) : p_(p) {}

@@ -31,10 +31,12 @@ class Pow2Transform : public Transform {
               .range(2, 9)
               .unit("bit")
               .choice("range", &Params::range, {"auto", "fixed"},
-                      "auto: max_exponent = round(log2 max|w|) per tensor; fixed: max_exponent")
+                      "auto: max_exponent = round(log2 of the largest magnitude) per tensor; "
+                      "fixed: max_exponent")
               .def("auto")
-              .integer("max_exponent", &Params::max_exponent,
-                       "largest exponent when range is fixed (DeepShift uses 0: |w| <= 1)")
+              .integer(
+                  "max_exponent", &Params::max_exponent,
+                  "largest exponent when range is fixed (DeepShift uses 0: weights in [-1, 1])")
               .def(0)
               .range(-126, 127);
       return s;
@@ -86,7 +88,8 @@ class Pow2Transform : public Transform {
       c.figures["min_exponent"] = pmin;
       c.figures["max_exponent"] = pmax;
     }
-    c.figures["zero_fraction"] = total ? static_cast<double>(zeros) / static_cast<double>(total) : 0;
+    c.figures["zero_fraction"] =
+        total ? static_cast<double>(zeros) / static_cast<double>(total) : 0;
     c.notes.push_back("multiplies become shifts (Pow2Shift weight annotation)");
     return c;
   }

@@ -51,8 +51,7 @@ class QuantizeTransform : public Transform {
               .def(0)
               .range(0, 16)
               .unit("bit")
-              .choice("activation_scheme", &Params::activation_scheme,
-                      {"asymmetric", "symmetric"},
+              .choice("activation_scheme", &Params::activation_scheme, {"asymmetric", "symmetric"},
                       "activation grid: asymmetric (unsigned codes) or symmetric (signed)")
               .def("asymmetric");
       return s;
@@ -117,15 +116,15 @@ class QuantizeTransform : public Transform {
     std::vector<double> inverse(scale.size());
     std::vector<int32_t> zero(static_cast<size_t>(channels), 0);
     for (size_t ch = 0; ch < scale.size(); ++ch) {
-      const double s = symmetric ? std::max(-lo[ch], hi[ch]) / static_cast<double>(qmax)
-                                 : (static_cast<double>(hi[ch]) - lo[ch]) /
-                                       static_cast<double>(qmax - qmin);
+      const double s =
+          symmetric ? std::max(-lo[ch], hi[ch]) / static_cast<double>(qmax)
+                    : (static_cast<double>(hi[ch]) - lo[ch]) / static_cast<double>(qmax - qmin);
       // An all-zero channel: any scale represents it exactly.
       scale[ch] = s > 0 ? static_cast<float>(s) : 1.0f;
       inverse[ch] = 1.0 / static_cast<double>(scale[ch]);
       if (!symmetric)
-        zero[ch] = static_cast<int32_t>(std::clamp<int64_t>(
-            qmin - round_half_even(lo[ch] * inverse[ch]), qmin, qmax));
+        zero[ch] = static_cast<int32_t>(
+            std::clamp<int64_t>(qmin - round_half_even(lo[ch] * inverse[ch]), qmin, qmax));
     }
 
     const int64_t n = rows * cols;
@@ -168,8 +167,10 @@ class QuantizeTransform : public Transform {
     const std::string name = activation_input(w, op);
     const Array* a = ctx.activation(name);
     if (!a)
-      throw sim::ConfigError("op '" + op.name() + "': quantizing activations needs calibration "
-                             "data for tensor '" + name + "' (run with --calibration N > 0)");
+      throw sim::ConfigError("op '" + op.name() +
+                             "': quantizing activations needs calibration "
+                             "data for tensor '" +
+                             name + "' (run with --calibration N > 0)");
     float lo = 0, hi = 0;
     for (float x : a->data) {
       lo = std::min(lo, x);
@@ -183,8 +184,7 @@ class QuantizeTransform : public Transform {
     } else {
       const int64_t qmax = (int64_t{1} << bits) - 1;
       s = (static_cast<double>(hi) - lo) / static_cast<double>(qmax);
-      if (s > 0)
-        z = static_cast<int32_t>(std::clamp<int64_t>(round_half_even(-lo / s), 0, qmax));
+      if (s > 0) z = static_cast<int32_t>(std::clamp<int64_t>(round_half_even(-lo / s), 0, qmax));
     }
     ir::v1::Tensor* t = ir::find_tensor(w, name);
     auto* quant = t->mutable_quantization();

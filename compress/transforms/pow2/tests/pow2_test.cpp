@@ -19,7 +19,8 @@ TEST_CASE("pow2: weights are exactly signed powers of two in the exponent range"
     const auto r = run("pipeline: [{transform: pow2, bits: " + std::to_string(bits) + "}]", w);
     const auto& t = tensor(w, "fc1.W");
     REQUIRE(t.structure().has_pow2());
-    const int pmin = t.structure().pow2().min_exponent(), pmax = t.structure().pow2().max_exponent();
+    const int pmin = t.structure().pow2().min_exponent(),
+              pmax = t.structure().pow2().max_exponent();
     CHECK(pmax - pmin + 1 == (1 << (bits - 1)) - 1);
     CHECK(t.bits() == static_cast<uint32_t>(bits));
     for (int i = 0; i < t.float_data_size(); ++i) {

@@ -18,9 +18,8 @@ TEST_CASE("quantize: codes lie on the k-bit grid and dequantize within half a st
         ir::v1::Workload w = mlp(4, 32, 12, 10);
         const std::vector<float> dense(tensor(w, "fc1.W").float_data().begin(),
                                        tensor(w, "fc1.W").float_data().end());
-        run("pipeline: [{transform: quantize, select: {name: fc1}, bits: " +
-                std::to_string(bits) + ", scheme: " + scheme + ", granularity: " + granularity +
-                "}]",
+        run("pipeline: [{transform: quantize, select: {name: fc1}, bits: " + std::to_string(bits) +
+                ", scheme: " + scheme + ", granularity: " + granularity + "}]",
             w);
         const auto& t = tensor(w, "fc1.W");
         const auto& q = t.quantization();
@@ -56,8 +55,7 @@ TEST_CASE("quantize: int8 output error is small and shrinks with more bits", "[u
   CHECK(last < 1e-3);  // int8
 }
 
-TEST_CASE("quantize: activations are calibrated and the op runs in integer arithmetic",
-          "[unit]") {
+TEST_CASE("quantize: activations are calibrated and the op runs in integer arithmetic", "[unit]") {
   ir::v1::Workload w = mlp(4, 64, 32, 10);
   const auto r = run("pipeline: [{transform: quantize, bits: 8, activations: true}]", w, 64);
   const auto& x = tensor(w, "x");
@@ -74,8 +72,7 @@ TEST_CASE("quantize: activations are calibrated and the op runs in integer arith
   }
 }
 
-TEST_CASE("quantize: activations without calibration data are an error naming the op",
-          "[unit]") {
+TEST_CASE("quantize: activations without calibration data are an error naming the op", "[unit]") {
   ir::v1::Workload w = mlp();
   try {
     run("pipeline: [{transform: quantize, activations: true}]", w, 0);
