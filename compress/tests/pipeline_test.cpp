@@ -2,7 +2,9 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "compress/quality.h"
 #include "compress/tests/compress_test_util.h"
@@ -15,8 +17,8 @@ using namespace testing;
 
 TEST_CASE("registered transforms are exactly the folders under compress/transforms", "[unit]") {
   std::set<std::string> folders;
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::string(CODESIM_SOURCE_DIR) + "/compress/transforms"))
+  for (const auto& e : std::filesystem::directory_iterator(std::string(CODESIM_SOURCE_DIR) +
+                                                           "/compress/transforms"))
     if (e.is_directory()) folders.insert(e.path().filename().string());
   const auto names = TransformRegistry::instance().names();
   CHECK(std::set<std::string>(names.begin(), names.end()) == folders);
@@ -66,8 +68,7 @@ TEST_CASE("pipeline structure errors", "[unit]") {
   CHECK(parse_errors("steps: []\n").find("missing `pipeline:`") != std::string::npos);
   CHECK(parse_errors("pipeline: []\n").find("the pipeline has no steps") != std::string::npos);
   CHECK(parse_errors("pipeline: [quantize]\n").find("expected a map") != std::string::npos);
-  CHECK(parse_errors("pipeline: [{bits: 8}]\n").find("missing `transform:`") !=
-        std::string::npos);
+  CHECK(parse_errors("pipeline: [{bits: 8}]\n").find("missing `transform:`") != std::string::npos);
   CHECK(parse_errors("pipeline: [{transform: lowrank}]\n")
             .find("needs one of rank, rank_fraction or energy") != std::string::npos);
   CHECK(parse_errors("pipeline: [{transform: quantize, bits: 4}]\n").empty());
@@ -75,9 +76,10 @@ TEST_CASE("pipeline structure errors", "[unit]") {
 
 TEST_CASE("selectors AND kind and a full-name regex; unaccepted ops are skipped", "[unit]") {
   ir::v1::Workload w = mlp();
-  const auto results = run("pipeline: [{transform: quantize, select: {name: \"fc.\"}, bits: 8},"
-                           " {transform: pow2, select: {kind: gemm, name: fc2}}]",
-                           w);
+  const auto results =
+      run("pipeline: [{transform: quantize, select: {name: \"fc.\"}, bits: 8},"
+          " {transform: pow2, select: {kind: gemm, name: fc2}}]",
+          w);
   REQUIRE(results.size() == 2);
   REQUIRE(results[0].changes.size() == 2);
   CHECK(results[0].changes[0].op == "fc1");
@@ -109,10 +111,11 @@ TEST_CASE("a step that selects no accepted op is an error naming the step", "[un
 
 TEST_CASE("params and bits before/after are measured from the tensors", "[unit]") {
   ir::v1::Workload w = mlp(4, 64, 48, 10);
-  const auto r = run("pipeline: [{transform: nm, select: {name: fc1}, n: 2, m: 4},"
-                     " {transform: quantize, select: {name: fc1}, bits: 8,"
-                     " granularity: per_tensor}]",
-                     w);
+  const auto r =
+      run("pipeline: [{transform: nm, select: {name: fc1}, n: 2, m: 4},"
+          " {transform: quantize, select: {name: fc1}, bits: 8,"
+          " granularity: per_tensor}]",
+          w);
   const OpChange& nm = r[0].changes[0];
   CHECK(nm.params_before == 64 * 48 + 48);
   CHECK(nm.params_after == 64 * 48 / 2 + 48);
@@ -141,8 +144,7 @@ TEST_CASE("shape-only weights are synthesized reproducibly and the change says s
   CHECK(ra[0].changes[0].output_error < 0);  // no calibration data
 }
 
-TEST_CASE("output error is the normalized layer-output error, 0 for an exact rewrite",
-          "[unit]") {
+TEST_CASE("output error is the normalized layer-output error, 0 for an exact rewrite", "[unit]") {
   ir::v1::Workload w = mlp(4, 64, 48, 10);
   // Full rank reproduces the op up to float rounding.
   auto full = run("pipeline: [{transform: lowrank, select: {name: fc1}, rank_fraction: 1}]", w);
@@ -162,17 +164,34 @@ TEST_CASE("the report JSON carries every field the issue lists", "[unit]") {
   r.calibration = "16 random";
   r.params_before = workload_stored_params(w);
   r.bits_before = workload_storage_bits(w);
-  r.steps = run("pipeline: [{transform: quantize, bits: 4}, {transform: adder, select: {name: "
-                "fc2}}]",
-                w);
+  r.steps =
+      run("pipeline: [{transform: quantize, bits: 4}, {transform: adder, select: {name: "
+          "fc2}}]",
+          w);
   r.params_after = workload_stored_params(w);
   r.bits_after = workload_storage_bits(w);
   const std::string j = report_json(r);
-  for (const char* key : {"\"params_before\"", "\"params_after\"", "\"bits_before\"",
-                          "\"bits_after\"", "\"output_error\"", "\"totals\"",
-                          "\"needs retraining\"", "\"compression_ratio\""})
+  for (const char* key :
+       {"\"params_before\"", "\"params_after\"", "\"bits_before\"", "\"bits_after\"",
+        "\"output_error\"", "\"totals\"", "\"needs retraining\"", "\"compression_ratio\""})
     CHECK(j.find(key) != std::string::npos);
   CHECK(r.bits_after < r.bits_before);
+}
+
+TEST_CASE("compress/README.md shows every documented transform's current parameters", "[unit]") {
+  std::ifstream in(std::string(CODESIM_SOURCE_DIR) + "/compress/README.md");
+  std::stringstream readme;
+  readme << in.rdbuf();
+  const std::string text = readme.str();
+  for (const auto& name : TransformRegistry::instance().names()) {
+    const bool documented = text.find("\n### " + name + "\n") != std::string::npos;
+    const auto params = TransformRegistry::instance().find(name)->params();
+    const std::string table =
+        params.empty() ? "No parameters.\n" : sim::format_params_markdown(params);
+    INFO("### " << name << " needs:\n" << table);
+    CHECK(documented);
+    CHECK(text.find(table) != std::string::npos);
+  }
 }
 
 }  // namespace
