@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "compress/transform.h"
 #include "sim/core/registry.h"
 #include "tests/test_util.h"
 
@@ -33,6 +34,26 @@ TEST_CASE("describe prints every declared parameter of a model", "[unit]") {
   const auto list = run_codesim("describe");
   CHECK(list.status == 0);
   CHECK_THAT(list.out, Catch::Contains("systolic"));
+}
+
+TEST_CASE("describe --transform prints a transform's parameters and op kinds", "[unit]") {
+  const auto& reg = codesim::compress::TransformRegistry::instance();
+  const auto* nm = reg.find("nm");
+  REQUIRE(nm);
+  const auto c = run_codesim("describe --transform nm");
+  REQUIRE(c.status == 0);
+  for (const auto& p : nm->params()) {
+    CHECK_THAT(c.out, Catch::Contains(p.name));
+    CHECK_THAT(c.out, Catch::Contains(p.doc));
+  }
+  for (const auto& k : nm->kinds()) CHECK_THAT(c.out, Catch::Contains(k));
+  const auto md = run_codesim("describe --transform nm --markdown");
+  CHECK(md.out == codesim::sim::format_params_markdown(nm->params()));
+  const auto list = run_codesim("describe");
+  for (const auto& n : reg.names()) CHECK_THAT(list.out, Catch::Contains(n));
+  const auto typo = run_codesim("describe --transform lowrnak");
+  CHECK(typo.status == 2);
+  CHECK_THAT(typo.err, Catch::Contains("lowrank"));
 }
 
 TEST_CASE("validate lists every problem of a workload with its path", "[unit]") {
