@@ -345,9 +345,62 @@ int element_bits(const Tensor& t) {
   }
 }
 
+namespace {
+
+// Parameters of the factors a tensor-train or hierarchical-Tucker annotation describes (the
+// closed forms of tt_svd.h and ht_decomposition.h).
+int64_t factor_params(const ir::v1::Structure& s) {
+  int64_t total = 0;
+  if (s.has_tensor_train()) {
+    const auto& tt = s.tensor_train();
+    for (int k = 0; k < tt.row_factors_size() && k + 1 < tt.ranks_size(); ++k)
+      total += static_cast<int64_t>(tt.ranks(k)) * tt.row_factors(k) * tt.col_factors(k) *
+               tt.ranks(k + 1);
+    return total;
+  }
+  const auto& ht = s.hierarchical_tucker();
+  for (const auto& node : ht.nodes()) {
+    if (node.left() < 0) {
+      if (node.dims_size() != 1) continue;
+      const int k = static_cast<int>(node.dims(0));
+      if (k < ht.row_factors_size() && k < ht.col_factors_size())
+        total += static_cast<int64_t>(ht.row_factors(k)) * ht.col_factors(k) * node.rank();
+    } else if (node.left() < ht.nodes_size() && node.right() < ht.nodes_size()) {
+      total += static_cast<int64_t>(ht.nodes(node.left()).rank()) * ht.nodes(node.right()).rank() *
+               node.rank();
+    }
+  }
+  return total;
+}
+
+// A weight matrix [rows, cols] that holds the values of a TT or HT matrix (an lstm_cell keeps
+// its op, so its weights hold the reconstruction) stores the factors: its share of their
+// parameters in proportion to its columns, since [W_ih | W_hh] share one decomposition. -1 for
+// the factor tensors themselves (3-D or 4-D) and anything else.
+int64_t factored_matrix_params(const Tensor& t) {
+  const auto& s = t.structure();
+  if (t.shape_size() != 2) return -1;
+  const auto& rows_f =
+      s.has_tensor_train() ? s.tensor_train().row_factors() : s.hierarchical_tucker().row_factors();
+  const auto& cols_f =
+      s.has_tensor_train() ? s.tensor_train().col_factors() : s.hierarchical_tucker().col_factors();
+  int64_t rows = 1, cols = 1;
+  for (uint32_t f : rows_f) rows *= f;
+  for (uint32_t f : cols_f) cols *= f;
+  if (t.shape(0) != rows || t.shape(1) > cols) return -1;
+  return std::llround(static_cast<double>(factor_params(s)) * static_cast<double>(t.shape(1)) /
+                      static_cast<double>(cols));
+}
+
+}  // namespace
+
 int64_t stored_params(const Tensor& t) {
   const int64_t n = ir::tensor_elements(t);
   const auto& s = t.structure();
+  if (s.has_tensor_train() || s.has_hierarchical_tucker()) {
+    const int64_t share = factored_matrix_params(t);
+    if (share >= 0) return share;
+  }
   if (s.has_nm()) return static_cast<int64_t>(std::llround(structural_density(t) * n));
   if (!s.has_unstructured()) return n;
   if (t.float_data_size() == n) {

@@ -256,7 +256,9 @@ std::string unique_tensor_name(const ir::v1::Workload& w, const std::string& bas
 int element_bits(const ir::v1::Tensor& t);
 // Stored elements: all elements; for unstructured sparsity the non-zeros of float_data
 // (density * elements for a shape-only tensor); for N:M the n/m * elements value slots (exact
-// when the reduction size is a multiple of m; the nm transform reports exact figures itself).
+// when the reduction size is a multiple of m; the nm transform reports exact figures itself);
+// for a weight matrix holding a TT/HT reconstruction (lstm_cell), its column share of the
+// factors' parameters (the closed forms), so that workload totals count what is stored.
 int64_t stored_params(const ir::v1::Tensor& t);
 // Total storage bits: stored_params * element_bits, plus index metadata (N:M: metadata_bits;
 // unstructured: a bitmap of one bit per dense element), plus quantization parameters (32 bits

@@ -1,6 +1,7 @@
 #include "compress/reference/executor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "compress/reference/kernels.h"
@@ -28,6 +29,38 @@ bool has_scale(const ir::v1::Tensor* t) { return t && t->quantization().scale_si
 
 bool is_quantized_weight(const ir::v1::Tensor* t) {
   return t && t->int_data_size() > 0 && has_scale(t);
+}
+
+bool is_adder_weight(const ir::v1::Tensor* t) {
+  return t && t->structure().kind_case() == ir::v1::Structure::kAdder;
+}
+
+// Power-of-two weights (structure.pow2) whose exponents span at most 30: integer codes
+// w * 2^-min_exponent are exact in int32, so the op runs as exact shifts of the activation codes.
+bool is_shift_weight(const ir::v1::Tensor* t) {
+  if (!t || t->structure().kind_case() != ir::v1::Structure::kPow2 || t->int_data_size() > 0 ||
+      t->float_data_size() == 0)
+    return false;
+  const auto& p = t->structure().pow2();
+  return p.max_exponent() >= p.min_exponent() && p.max_exponent() - p.min_exponent() <= 30;
+}
+
+// A pow2 weight as integer codes sign * 2^(p - min_exponent) with the scale 2^min_exponent.
+IntWeight shift_weight(const ir::v1::Tensor& t) {
+  IntWeight w;
+  w.shape = shape_of(t);
+  const int pmin = t.structure().pow2().min_exponent();
+  w.q.reserve(static_cast<size_t>(t.float_data_size()));
+  for (float v : t.float_data()) {
+    const double code = std::ldexp(static_cast<double>(v), -pmin);
+    if (code != std::nearbyint(code) || std::fabs(code) > 2147483647.0)
+      throw sim::ConfigError("tensor '" + t.name() + "': value " + std::to_string(v) +
+                             " is not 0 or +-2^p with p >= min_exponent " + std::to_string(pmin));
+    w.q.push_back(static_cast<int32_t>(code));
+  }
+  w.scale = {static_cast<float>(std::ldexp(1.0, pmin))};
+  w.zero_point = {0};
+  return w;
 }
 
 // The integer codes and scales of a quantized weight, checked against its shape.
@@ -113,6 +146,11 @@ ActivationQuant activation_quant(const ir::v1::Tensor& t) {
   return a;
 }
 
+// The integer codes an integer gemm/conv2d multiplies by: quantized codes, or pow2 shift codes.
+IntWeight weight_codes(const ir::v1::Tensor& t) {
+  return is_quantized_weight(&t) ? int_weight(t) : shift_weight(t);
+}
+
 const Array* optional(const std::vector<const Array*>& in, size_t i) {
   return i < in.size() ? in[i] : nullptr;
 }
@@ -140,8 +178,9 @@ const ir::v1::Tensor* Executor::tensor(const std::string& name) const {
 bool Executor::runs_integer(const ir::v1::Op& op) const {
   if (arithmetic_ != Arithmetic::kInteger) return false;
   if (op.kind_case() != ir::v1::Op::kGemm && op.kind_case() != ir::v1::Op::kConv2D) return false;
-  return op.inputs_size() >= 2 && has_scale(tensor(op.inputs(0))) &&
-         is_quantized_weight(tensor(op.inputs(1)));
+  if (op.inputs_size() < 2 || !has_scale(tensor(op.inputs(0)))) return false;
+  const ir::v1::Tensor* w = tensor(op.inputs(1));
+  return is_quantized_weight(w) || is_shift_weight(w) || is_adder_weight(w);
 }
 
 std::vector<std::string> Executor::integer_ops() const {
@@ -221,16 +260,28 @@ std::vector<Array> Executor::run_kind(const ir::v1::Op& op,
   switch (op.kind_case()) {
     case ir::v1::Op::kGemm:
       need(2);
+      if (is_adder_weight(tensor(op.inputs(1)))) {
+        const bool integer = runs_integer(op);
+        const ActivationQuant q = integer ? activation_quant(*tensor(op.inputs(0))) : ActivationQuant{};
+        return {kernels::gemm_adder(*in[0], *in[1], optional(in, 2), op.gemm(),
+                                    integer ? &q : nullptr)};
+      }
       if (runs_integer(op))
         return {kernels::gemm_integer(*in[0], activation_quant(*tensor(op.inputs(0))),
-                                      int_weight(*tensor(op.inputs(1))), optional(in, 2),
+                                      weight_codes(*tensor(op.inputs(1))), optional(in, 2),
                                       op.gemm())};
       return {kernels::gemm(*in[0], *in[1], optional(in, 2), op.gemm())};
     case ir::v1::Op::kConv2D:
       need(2);
+      if (is_adder_weight(tensor(op.inputs(1)))) {
+        const bool integer = runs_integer(op);
+        const ActivationQuant q = integer ? activation_quant(*tensor(op.inputs(0))) : ActivationQuant{};
+        return {kernels::conv2d_adder(*in[0], *in[1], optional(in, 2), op.conv2d(),
+                                      integer ? &q : nullptr)};
+      }
       if (runs_integer(op))
         return {kernels::conv2d_integer(*in[0], activation_quant(*tensor(op.inputs(0))),
-                                        int_weight(*tensor(op.inputs(1))), optional(in, 2),
+                                        weight_codes(*tensor(op.inputs(1))), optional(in, 2),
                                         op.conv2d())};
       return {kernels::conv2d(*in[0], *in[1], optional(in, 2), op.conv2d())};
     case ir::v1::Op::kLstmCell:

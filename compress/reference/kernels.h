@@ -45,6 +45,14 @@ Array gemm_integer(const Array& a, const ActivationQuant& qa, const IntWeight& b
 Array conv2d(const Array& x, const Array& w, const Array* bias, const ir::v1::Conv2d& c);
 Array conv2d_integer(const Array& x, const ActivationQuant& qx, const IntWeight& w,
                      const Array* bias, const ir::v1::Conv2d& c);
+// AdderNet ops (weight annotated structure.adder): y = -sum |x - w| (+ bias). Without `qx` in
+// float (sums in double, rounded once to float32). With `qx` in integer: x as centered codes
+// q_x - z_x, w on the activation's grid, clamp(round_half_even(w / s_x)) to the signed range of
+// the activation's bits, the sum exact in int64, y = acc * s_x. Padding is x = 0.
+Array gemm_adder(const Array& a, const Array& b, const Array* bias, const ir::v1::Gemm& g,
+                 const ActivationQuant* qa);
+Array conv2d_adder(const Array& x, const Array& w, const Array* bias, const ir::v1::Conv2d& c,
+                   const ActivationQuant* qx);
 // Outputs Y [steps, batch, H], h_last [batch, H], c_last [batch, H].
 std::vector<Array> lstm_cell(const Array& x, const Array& w_ih, const Array& w_hh,
                              const Array* bias, const ir::v1::LstmCell& l);

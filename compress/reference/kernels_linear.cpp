@@ -381,6 +381,88 @@ Array conv2d_integer(const Array& x, const ActivationQuant& qx, const IntWeight&
   return out;
 }
 
+namespace {
+
+// The adder operands: float values, or (with q) centered activation codes and weights on the
+// activation's grid, saturated to the signed range of the activation's bits.
+struct AdderOperands {
+  std::vector<double> x, w;
+  double scale = 1;
+};
+
+AdderOperands adder_operands(const Array& x, const Array& w, const ActivationQuant* q) {
+  AdderOperands o;
+  o.x.assign(x.data.begin(), x.data.end());
+  o.w.assign(w.data.begin(), w.data.end());
+  if (!q) return o;
+  const std::vector<int64_t> xc = centered_activation(x, *q);
+  o.x.assign(xc.begin(), xc.end());
+  const double half = static_cast<double>((q->hi - q->lo + 1) / 2);
+  for (size_t i = 0; i < o.w.size(); ++i) {
+    const double v = static_cast<double>(std::nearbyint(w.data[i] / q->scale));
+    o.w[i] = std::min(half - 1, std::max(-half, v));
+  }
+  o.scale = q->scale;
+  return o;
+}
+
+// Integer sums are exact in double below 2^53 (codes of at most 32 bits, far fewer terms).
+float adder_result(double acc, const AdderOperands& o) {
+  return static_cast<float>(acc * o.scale);
+}
+
+}  // namespace
+
+Array gemm_adder(const Array& a, const Array& b, const Array* bias, const ir::v1::Gemm& g,
+                 const ActivationQuant* qa) {
+  const GemmLayout l = gemm_layout(a, b.shape, g);
+  const AdderOperands o = adder_operands(a, b, qa);
+  Array out{l.out_shape, std::vector<float>(static_cast<size_t>(l.products * l.m * l.n))};
+  for (int64_t p = 0; p < l.products; ++p)
+    for (int64_t i = 0; i < l.m; ++i)
+      for (int64_t j = 0; j < l.n; ++j) {
+        double acc = 0;
+        for (int64_t k = 0; k < l.k; ++k)
+          acc -= std::fabs(o.x[static_cast<size_t>((p * l.m + i) * l.k + k)] -
+                           o.w[static_cast<size_t>((p * l.k + k) * l.n + j)]);
+        out.data[static_cast<size_t>((p * l.m + i) * l.n + j)] = adder_result(acc, o);
+      }
+  add_bias(out, bias, l.n);
+  return out;
+}
+
+Array conv2d_adder(const Array& x, const Array& w, const Array* bias, const ir::v1::Conv2d& c,
+                   const ActivationQuant* qx) {
+  const ConvGeometry g = conv_geometry(x.size(), c, w.size());
+  const AdderOperands o = adder_operands(x, w, qx);
+  Array out{{g.n, g.f, g.oh, g.ow}, std::vector<float>(static_cast<size_t>(g.n * g.f * g.oh * g.ow))};
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t f = 0; f < g.f; ++f) {
+      const int64_t c0 = (f / g.fg()) * g.cg();
+      for (int64_t oy = 0; oy < g.oh; ++oy)
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          double acc = 0;
+          for (int64_t ci = 0; ci < g.cg(); ++ci)
+            for (int64_t ky = 0; ky < g.kh; ++ky)
+              for (int64_t kx = 0; kx < g.kw; ++kx) {
+                const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+                const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+                const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+                const double xv =
+                    inside ? o.x[static_cast<size_t>(((n * g.c + c0 + ci) * g.h + iy) * g.w + ix)]
+                           : 0.0;
+                acc -= std::fabs(xv - o.w[static_cast<size_t>(((f * g.cg() + ci) * g.kh + ky) *
+                                                                  g.kw +
+                                                              kx)]);
+              }
+          out.data[static_cast<size_t>(((n * g.f + f) * g.oh + oy) * g.ow + ox)] =
+              adder_result(acc, o);
+        }
+    }
+  add_filter_bias(out, bias, g.f, g.oh * g.ow);
+  return out;
+}
+
 std::vector<Array> lstm_cell(const Array& x, const Array& w_ih, const Array& w_hh,
                              const Array* bias, const ir::v1::LstmCell& l) {
   const int64_t in = l.input_size(), hidden = l.hidden_size();

@@ -165,8 +165,7 @@ void rewrite_lstm(ir::v1::Workload& w, int op_index, const std::string& which,
 
   const int64_t batch = std::max<int64_t>(op.lstm_cell().batch(), 1);
   double sq_error = 0, sq_norm = 0;
-  int64_t params = 0, bits = 0;
-  std::set<std::string> decomposed;
+  int64_t params = 0;
   for (const auto& group : groups) {
     // [W_ih | W_hh] side by side: the gate pre-activations are W_ih x + W_hh h = [W_ih | W_hh]
     // [x; h].
@@ -195,21 +194,12 @@ void rewrite_lstm(ir::v1::Workload& w, int op_index, const std::string& which,
           t, weight_layout(op, t),
           d.reconstruction.middleCols(static_cast<long>(at), parts[i].cols()).cast<float>());
       *t.mutable_structure() = d.factors.structure;
-      decomposed.insert(group[i]);
     }
-    bits += d.factors.params * element_bits(*ir::find_tensor(w, group.front()));
   }
   report_error(sq_error, sq_norm, change);
+  // params_after / bits_after come from the tensors like every op's: stored_params counts a
+  // weight annotated with its factors as its share of them (transform.h).
   change.figures["params"] = static_cast<double>(params);
-  // Weights the decomposition leaves dense (W_hh with "input", the bias) count as they are.
-  for (const auto& name : op.inputs()) {
-    const ir::v1::Tensor* t = ir::find_tensor(w, name);
-    if (!t || !t->is_weight() || decomposed.count(name)) continue;
-    params += stored_params(*t);
-    bits += storage_bits(*t);
-  }
-  change.params_after = params;
-  change.bits_after = bits;
   change.notes.push_back(
       "lstm_cell kept as one op (the IR has no loop for a per-step einsum sequence): its "
       "weights hold the reconstruction, the structure annotation the factors");

@@ -124,6 +124,8 @@ TEST_CASE("ht transform: FDHT-LSTM decomposes [W_ih | W_hh] as one matrix", "[un
   // 32 = 8·4 rows, 32 = 8·4 columns: leaves 64·3 + 16·3, root 3·3, plus the bias.
   CHECK(low.params_after == 64 * 3 + 16 * 3 + 9 + 32);
   CHECK(low.params_before == 32 * 24 + 32 * 8 + 32);
+  // The workload's totals count the factors, not the reconstruction the weights hold.
+  CHECK(workload_stored_params(t) == low.params_after);
   CHECK(low.figures.at("relative_error") > 0.1);
   CHECK(low.output_error > 0);
   CHECK(low.figures.at("planned_macs") <= low.figures.at("left_to_right_macs"));
