@@ -15,5 +15,9 @@ int cmd_workload(const std::vector<std::string>& argv);
 int cmd_compress(const std::vector<std::string>& argv);
 int cmd_eval(const std::vector<std::string>& argv);
 int cmd_import(const std::vector<std::string>& argv);
+int cmd_sweep(const std::vector<std::string>& argv);
+int cmd_search(const std::vector<std::string>& argv);
+// `sweep` and `search` share their options; `command` is either name.
+int cmd_study(const std::string& command, const std::vector<std::string>& argv);
 
 }  // namespace codesim::cli

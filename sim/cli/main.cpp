@@ -33,6 +33,10 @@ const std::vector<Command>& commands() {
        codesim::cli::cmd_eval},
       {"import", "convert an ONNX model into a workload (.pb / .textproto)",
        codesim::cli::cmd_import},
+      {"sweep", "evaluate every point of a design space (hardware x compression); Pareto front",
+       codesim::cli::cmd_sweep},
+      {"search", "search a design space: random, nsga2, moead, dp; Pareto front, hypervolume",
+       codesim::cli::cmd_search},
   };
   return c;
 }

@@ -1,0 +1,247 @@
+// `codesim sweep` / `codesim search` end to end on the real simulator: space errors, results
+// equal to `codesim run`, the per-op cache, resume after kill -9, dp, and MPI with two ranks.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "search/store.h"
+#include "tests/test_util.h"
+
+using codesim::test::read_file;
+using codesim::test::run_codesim;
+using codesim::test::source_path;
+using codesim::test::temp_dir;
+using codesim::test::write_file;
+using nlohmann::json;
+
+namespace {
+
+// 2 hardware x 9 compression points of the trained Fashion-MNIST MLP, accuracy on 200 images.
+std::string mlp_space(const std::string& dir) {
+  return write_file(dir, "space.yaml",
+                    "workload: {file: " + source_path("workloads/models/fashion_mnist/mlp.onnx") +
+                        ", batch: 16}\n"
+                        "dataset: {name: fashion-mnist, test_images: 200}\n"
+                        "arch: " +
+                        source_path("arch/models/systolic/configs/edge_16x16_os.yaml") +
+                        "\n"
+                        "hardware:\n  accelerator.rows: [8, 16]\n"
+                        "compression:\n"
+                        "  - {group: fc1, ops: /net/net.1/Gemm, rank: [1, 0.5, 0.25], "
+                        "bits: [none, 8, 4]}\n"
+                        "objectives: [latency, accuracy]\n");
+}
+
+json points_by_key(const std::string& out) {
+  json m = json::object();
+  for (const auto& p : json::parse(read_file(out + "/points.json"))) m[p["key"].get<std::string>()] = p;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("space errors are located, all at once, exit 2", "[unit]") {
+  const std::string dir = temp_dir();
+  const std::string space = write_file(
+      dir, "bad.yaml",
+      "workload: " + source_path("workloads/examples/bert_base.yaml") +
+          "\n"
+          "arch: " +
+          source_path("arch/models/systolic/configs/edge_16x16_os.yaml") +
+          "\n"
+          "hardware:\n"
+          "  accelerator.rowz: [8, 16]\n"
+          "  accelerator.cols: {log2: [8, 8192]}\n"
+          "compression:\n"
+          "  - {group: g, ops: \".*\", bits: [none, 1], nm: [dense, \"2-4\"]}\n"
+          "objectives: [latency, acuracy]\n");
+  const auto c = run_codesim("sweep " + space + " --out " + dir + "/o");
+  CHECK(c.status == 2);
+  CHECK(c.err.find("bad.yaml:4:3: error: hardware.accelerator.rowz") != std::string::npos);
+  CHECK(c.err.find("did you mean 'accelerator.rows'") != std::string::npos);
+  CHECK(c.err.find("hardware.accelerator.cols: 8192 is out of range [1, 4096]") !=
+        std::string::npos);
+  CHECK(c.err.find("bad.yaml:7:40: error: compression[0].bits[1]") != std::string::npos);
+  CHECK(c.err.find("'2-4' is not dense or N:M") != std::string::npos);
+  CHECK(c.err.find("unknown metric 'acuracy'") != std::string::npos);
+  CHECK(c.err.find("did you mean 'accuracy'") != std::string::npos);
+}
+
+TEST_CASE("a sweep point equals codesim run, and repeated layers are simulated once", "[sim]") {
+  const std::string dir = temp_dir();
+  const std::string arch = source_path("arch/models/systolic/configs/edge_16x16_os.yaml");
+  const std::string space = write_file(
+      dir, "bert.yaml",
+      "workload: " + source_path("workloads/examples/bert_base.yaml") + "\narch: " + arch +
+          "\nhardware:\n  accelerator.rows: [8, 16]\n  accelerator.dataflow: [os, ws]\n"
+          "objectives: [latency, energy]\n");
+  const auto c = run_codesim("sweep " + space + " -q -j 2 --out " + dir + "/o");
+  REQUIRE(c.status == 0);
+  const json points = points_by_key(dir + "/o");
+  REQUIRE(points.size() == 4);
+  for (const auto& [key, p] : points.items()) {
+    INFO(key);
+    const std::string run_dir = dir + "/run" + key;
+    const auto r = run_codesim("run -q --arch " + arch + " --workload " +
+                               source_path("workloads/examples/bert_base.yaml") +
+                               " -p accelerator.rows=" + p["params"]["accelerator.rows"].get<std::string>() +
+                               " -p accelerator.dataflow=" +
+                               p["params"]["accelerator.dataflow"].get<std::string>() + " --out " +
+                               run_dir);
+    REQUIRE(r.status == 0);
+    const json report = json::parse(read_file(run_dir + "/report.json"));
+    CHECK(p["metrics"]["cycles"].get<double>() == report["totals"]["cycles"].get<double>());
+    CHECK(p["metrics"]["energy"].get<double>() ==
+          Approx(report["totals"]["energy_pj"].get<double>() * 1e-6).epsilon(1e-9));
+    CHECK(p["metrics"]["area"].get<double>() ==
+          Approx(report["totals"]["area_um2"].get<double>() * 1e-6).epsilon(1e-9));
+    // BERT-base repeats its 12 layers: only the first layer's ops (and the head) are simulated.
+    const int ops = p["metrics"]["ops_simulated"].get<int>() + p["metrics"]["ops_cached"].get<int>();
+    CHECK(ops == static_cast<int>(report["ops"].size()));
+    CHECK(p["metrics"]["ops_simulated"].get<int>() * 6 < ops);
+  }
+}
+
+TEST_CASE("a study killed with kill -9 resumes without duplicates or recomputation", "[sim]") {
+  const std::string dir = temp_dir();
+  const std::string space = mlp_space(dir);
+  const std::string out = dir + "/o";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    const std::string bin = CODESIM_BINARY;
+    freopen("/dev/null", "w", stdout);
+    execl(bin.c_str(), bin.c_str(), "sweep", space.c_str(), "-q", "-j", "1", "--out",
+          out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  // Kill the study (and its worker) as soon as a few points are stored.
+  size_t before = 0;
+  for (int i = 0; i < 2000 && before < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    try {
+      if (access((out + "/study.sqlite").c_str(), F_OK) == 0)
+        before = codesim::search::Store(out + "/study.sqlite").points().size();
+    } catch (const std::exception&) {
+    }
+  }
+  kill(-pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  before = codesim::search::Store(out + "/study.sqlite").points().size();
+  INFO("rows before the resume: " << before);
+  REQUIRE(before >= 4);
+  REQUIRE(before < 18);
+
+  // Without --resume the store is not overwritten.
+  CHECK(run_codesim("sweep " + space + " -q --out " + out).status == 2);
+  const auto c = run_codesim("sweep " + space + " -q -j 2 --resume --out " + out);
+  REQUIRE(c.status == 0);
+  const json summary = json::parse(read_file(out + "/study.json"));
+  CHECK(summary["points"] == 18);
+  CHECK(summary["resumed"] == before);
+  CHECK(summary["evaluated"].get<size_t>() + summary["from_cache"].get<size_t>() == 18 - before);
+  const auto rows = codesim::search::Store(out + "/study.sqlite").points();
+  std::set<std::string> keys;
+  for (const auto& r : rows) {
+    keys.insert(r.key);
+    CHECK(r.status == "ok");
+  }
+  CHECK(rows.size() == 18);
+  CHECK(keys.size() == 18);
+
+  // The resumed study equals an uninterrupted one, point for point.
+  REQUIRE(run_codesim("sweep " + space + " -q -j 2 --out " + dir + "/fresh").status == 0);
+  const json a = points_by_key(out), b = points_by_key(dir + "/fresh");
+  for (const auto& [key, p] : b.items()) {
+    INFO(key);
+    REQUIRE(a.contains(key));
+    CHECK(a[key]["metrics"]["cycles"] == p["metrics"]["cycles"]);
+    CHECK(a[key]["metrics"]["accuracy"] == p["metrics"]["accuracy"]);
+    CHECK(a[key]["metrics"]["quality_loss"] == p["metrics"]["quality_loss"]);
+  }
+  CHECK(read_file(out + "/pareto.csv").size() > 0);
+}
+
+TEST_CASE("dp picks, per hardware point, the least quality loss within the latency budget",
+          "[sim]") {
+  const std::string dir = temp_dir();
+  const std::string space = mlp_space(dir);
+  // Sweep first: the ground truth over every point.
+  REQUIRE(run_codesim("sweep " + space + " -q -j 2 --out " + dir + "/grid").status == 0);
+  const json grid = points_by_key(dir + "/grid");
+  // A budget between the fastest and the slowest point of rows=8.
+  double lo = 1e30, hi = 0;
+  for (const auto& [k, p] : grid.items())
+    if (p["params"]["accelerator.rows"] == "8") {
+      lo = std::min(lo, p["metrics"]["latency"].get<double>());
+      hi = std::max(hi, p["metrics"]["latency"].get<double>());
+    }
+  const double budget = (lo + hi) / 2;
+  const auto c = run_codesim("search " + space + " -q -j 2 --algorithm dp --dp-budget " +
+                             std::to_string(budget) + " --out " + dir + "/dp");
+  REQUIRE(c.status == 0);
+  // With one group the DP works on measured values, so its choice for rows=8 must be the grid's
+  // least quality loss under the budget.
+  const json summary = json::parse(read_file(dir + "/dp/study.json"));
+  std::string key;
+  for (const auto& h : summary["algorithm_output"])
+    if (h["hardware"]["accelerator.rows"] == "8" && h["chosen"].size() == 1)
+      key = h["chosen"][0]["key"];
+  REQUIRE(!key.empty());
+  const json* chosen = &grid[key];
+  double best = 1e30;
+  for (const auto& [k, p] : grid.items())
+    if (p["params"]["accelerator.rows"] == "8" && p["metrics"]["latency"].get<double>() <= budget)
+      best = std::min(best, p["metrics"]["quality_loss"].get<double>());
+  CHECK((*chosen)["metrics"]["latency"].get<double>() <= budget);
+  CHECK((*chosen)["metrics"]["quality_loss"].get<double>() == Approx(best));
+}
+
+TEST_CASE("two MPI ranks share the points and gather them into one store", "[sim][slow]") {
+  if (std::system("command -v mpirun >/dev/null 2>&1") != 0) {
+    WARN("mpirun not found (Debian package openmpi-bin): MPI test skipped");
+    return;
+  }
+  const std::string dir = temp_dir();
+  const std::string space = mlp_space(dir);
+  const std::string cmd =
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --oversubscribe " +
+      std::string(CODESIM_BINARY) + " search " + space +
+      " -q -j 1 --algorithm random --budget 12 --seed 3 --out " + dir + "/mpi >" + dir +
+      "/mpi.log 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const auto rows = codesim::search::Store(dir + "/mpi/study.sqlite").points();
+  std::set<std::string> keys;
+  std::map<int, int> by_rank;
+  for (const auto& r : rows) {
+    keys.insert(r.key);
+    ++by_rank[r.rank];
+  }
+  CHECK(rows.size() == 12);
+  CHECK(keys.size() == 12);
+  CHECK(by_rank[0] > 0);
+  CHECK(by_rank[1] > 0);
+  // The same search on one rank evaluates the same points with the same results.
+  REQUIRE(run_codesim("search " + space + " -q -j 2 --algorithm random --budget 12 --seed 3 --out " +
+                      dir + "/one")
+              .status == 0);
+  const json a = points_by_key(dir + "/mpi"), b = points_by_key(dir + "/one");
+  CHECK(a.size() == b.size());
+  for (const auto& [key, p] : b.items()) {
+    INFO(key);
+    REQUIRE(a.contains(key));
+    CHECK(a[key]["metrics"]["latency"] == p["metrics"]["latency"]);
+    CHECK(a[key]["metrics"]["accuracy"] == p["metrics"]["accuracy"]);
+  }
+}

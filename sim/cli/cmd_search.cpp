@@ -1,0 +1,155 @@
+// `codesim sweep` and `codesim search`: a co-design study over a design space (search/).
+
+#include <unistd.h>
+
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "search/evaluator.h"
+#include "search/mpi.h"
+#include "search/study.h"
+#include "sim/cli/args.h"
+#include "sim/cli/commands.h"
+
+namespace codesim::cli {
+
+namespace {
+
+double parse_number(const Args& args, const std::string& command, const std::string& name,
+                    double fallback, double min) {
+  if (!args.has(name)) return fallback;
+  const std::string v = args.get(name);
+  try {
+    size_t used = 0;
+    const double x = std::stod(v, &used);
+    if (used == v.size() && x >= min) return x;
+  } catch (const std::exception&) {
+  }
+  std::ostringstream os;
+  os << "codesim " << command << ": --" << name << " expects a number >= " << min << ", not '"
+     << v << "'";
+  throw UsageError(os.str());
+}
+
+std::vector<double> parse_list(const std::string& command, const std::string& text) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stod(part, &used));
+      if (used != part.size()) throw std::invalid_argument(part);
+    } catch (const std::exception&) {
+      throw UsageError("codesim " + command + ": --reference expects numbers separated by commas, "
+                       "not '" + text + "'");
+    }
+  }
+  return out;
+}
+
+void print_front(const search::Space& space, const nlohmann::json& summary,
+                 const std::string& pareto_json_path) {
+  std::cout << summary["points"] << " points (" << summary["evaluated"] << " simulated, "
+            << summary["from_cache"] << " from the cache, " << summary["resumed"]
+            << " resumed), " << summary["failed"] << " failed, " << summary["feasible"]
+            << " feasible; " << std::fixed << std::setprecision(2)
+            << summary["wall_seconds"].get<double>() << " s, "
+            << summary["points_per_second"].get<double>() << " points/s\n";
+  std::cout << "Pareto front: " << summary["pareto_size"] << " points; hypervolume "
+            << std::setprecision(6) << std::defaultfloat << summary["hypervolume"].get<double>()
+            << " (reference";
+  for (const auto& o : summary["objectives"])
+    std::cout << " " << o["metric"].get<std::string>() << "=" << o["reference"].get<double>();
+  std::cout << ")\n";
+  (void)space;
+  (void)pareto_json_path;
+}
+
+}  // namespace
+
+int cmd_study(const std::string& command, const std::vector<std::string>& argv) {
+  const bool sweep = command == "sweep";
+  std::vector<OptionSpec> options = {
+      {"out", "o", "DIR", std::string("output folder (default: ") + command + "-out)"},
+      {"workers", "j", "N", "forked worker processes per rank (default: the number of cores)"},
+      {"timeout", "", "S", "seconds a point may take before it is killed and failed (default 600)"},
+      {"resume", "", "", "continue the study in DIR/study.sqlite: finished points are not "
+                         "evaluated again"},
+      {"batch", "", "N", "points per batch (grid, random; default 4 per worker and rank, >= 8)"},
+      {"reference", "", "V,V,..", "hypervolume reference point, one value per objective "
+                                  "(default: worst feasible value + 10% of the range)"},
+      {"quiet", "q", "", "no progress bar and no summary"}};
+  if (!sweep) {
+    std::vector<OptionSpec> more = {
+        {"algorithm", "a", "A", "search algorithm: random, nsga2, moead, dp (or grid)"},
+        {"budget", "n", "N", "most points evaluated (default: 100, or the grid for grid/dp)"},
+        {"seed", "s", "N", "seed of the algorithm (default 0)"},
+        {"population", "", "N", "nsga2/moead population (default: budget/10 in 8..100)"},
+        {"dp-cost", "", "C", "dp: latency (default) or energy, the cost the budget limits"},
+        {"dp-budget", "", "X", "dp: best point per hardware with latency <= X ms (or energy <= X "
+                               "uJ); default: --dp-points points along each front"},
+        {"dp-points", "", "N", "dp: points evaluated along each hardware point's front (default 8)"}};
+    options.insert(options.begin(), more.begin(), more.end());
+  }
+  Args args(command,
+            sweep ? "sweep SPACE.yaml [--out DIR] [--workers N] [--resume]"
+                  : "search SPACE.yaml --algorithm A [--budget N] [--seed N] [options]",
+            std::string(sweep ? "Evaluates every point of the design space's grid."
+                              : "Searches the design space with algorithm A.") +
+                "\nEach point compresses the workload as it says, simulates it on its hardware "
+                "in a forked worker\n(per-op results cached) and is stored in DIR/study.sqlite as "
+                "it finishes. At the end DIR holds\npoints.csv/json, pareto.csv/json, "
+                "hypervolume.csv and study.json; scripts/plot_study.py DIR draws them.\nUnder "
+                "`mpirun -np K` the points are spread over the ranks and gathered into one "
+                "store.\nSpace format: search/README.md.",
+            options, "SPACE.yaml");
+  args.parse(argv);
+  if (args.help_requested()) {
+    std::cout << args.help();
+    return 0;
+  }
+  if (args.positional().size() != 1)
+    throw UsageError("codesim " + command + ": expects one SPACE.yaml; see `codesim " + command +
+                     " --help`");
+  search::StudyOptions opt;
+  opt.algorithm = sweep ? "grid" : args.get("algorithm");
+  if (!sweep && opt.algorithm.empty())
+    throw UsageError("codesim search: --algorithm is required (random, nsga2, moead, dp)");
+  if (!search::SearchRegistry::instance().find(opt.algorithm))
+    throw UsageError("codesim " + command + ": unknown algorithm '" + opt.algorithm + "' (" +
+                     sim::did_you_mean(opt.algorithm, search::SearchRegistry::instance().names()) +
+                     ")");
+  opt.out = args.get("out", command + "-out");
+  opt.workers = static_cast<int>(parse_number(
+      args, command, "workers", std::max(1u, std::thread::hardware_concurrency()), 1));
+  opt.timeout_seconds = parse_number(args, command, "timeout", 600, 0);
+  opt.batch = static_cast<int>(parse_number(args, command, "batch", 0, 0));
+  opt.budget = static_cast<uint64_t>(parse_number(args, command, "budget", 0, 1));
+  opt.seed = static_cast<uint64_t>(parse_number(args, command, "seed", 0, 0));
+  opt.population = static_cast<int>(parse_number(args, command, "population", 0, 8));
+  opt.dp_cost = args.get("dp-cost", "latency");
+  if (args.has("dp-budget")) opt.dp_budget = parse_number(args, command, "dp-budget", 0, 0);
+  opt.dp_points = static_cast<int>(parse_number(args, command, "dp-points", 8, 1));
+  opt.resume = args.has("resume");
+  if (args.has("reference")) opt.reference = parse_list(command, args.get("reference"));
+
+  search::Space space = search::load_space(args.positional()[0]);
+  search::Comm comm;
+  opt.progress = !args.has("quiet") && isatty(STDERR_FILENO) && comm.rank() == 0;
+  auto evaluator = search::make_sim_evaluator(space);
+  const search::StudyResult result = search::run_study(space, *evaluator, opt, comm);
+  if (comm.rank() == 0 && !args.has("quiet")) {
+    print_front(space, result.summary, opt.out + "/pareto.json");
+    std::cout << "wrote";
+    for (const auto& f : result.files) std::cout << " " << f;
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int cmd_search(const std::vector<std::string>& argv) { return cmd_study("search", argv); }
+
+}  // namespace codesim::cli
