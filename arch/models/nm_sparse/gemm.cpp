@@ -1,0 +1,541 @@
+#include "arch/models/nm_sparse/gemm.h"
+
+#include <algorithm>
+#include <deque>
+#include <stdexcept>
+#include <string>
+
+#include "workloads/ir/ir.h"
+
+namespace codesim::arch::nm_sparse {
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+const ir::v1::Tensor* input(const ir::v1::Workload& w, const ir::v1::Op& op, int i) {
+  return op.inputs_size() > i ? ir::find_tensor(w, op.inputs(i)) : nullptr;
+}
+
+}  // namespace
+
+GemmMap::GemmMap(const ir::v1::Workload& w, const ir::v1::Op& op, NmPattern run, IndexFormat fmt)
+    : layout_(std::max<int64_t>(op.gemm().k(), 1), run), fmt_(fmt) {
+  const auto& g = op.gemm();
+  subs_ = std::max<int64_t>(1, g.batch());
+  m_ = g.m();
+  n_ = g.n();
+  k_ = g.k();
+  if (m_ < 1 || n_ < 1 || k_ < 1)
+    throw std::invalid_argument("op '" + op.name() + "' has an empty GEMM (M, N, K >= 1)");
+  a_ = input(w, op, 0);
+  b_ = input(w, op, 1);
+  // B is an activation (Q·Kᵀ, S·V) when the workload says it is not a weight: one per sub.
+  b_batched_ = subs_ > 1 && b_ && !b_->is_weight();
+}
+
+int64_t GemmMap::b_tile_bytes(int64_t r0, int64_t r1, int64_t n0, int64_t n1,
+                              int64_t elem_bytes) const {
+  const int64_t cols = n1 - n0;
+  const int64_t meta = layout_.metadata_bits(r0, r1, fmt_) * cols;
+  return (r1 - r0) * cols * elem_bytes + (meta + 7) / 8;
+}
+
+int64_t GemmMap::b_matrix_bits(int64_t elem_bits) const {
+  return layout_.rows() * n_ * elem_bits + layout_.metadata_bits(0, layout_.rows(), fmt_) * n_;
+}
+
+std::vector<Fold> make_folds(const GemmMap& mp, int rows, int mults, int cols) {
+  const int64_t lanes = static_cast<int64_t>(rows) * mults;
+  const ColumnLayout& l = mp.layout();
+  const int64_t kt = ceil_div(l.rows(), lanes), nt = ceil_div(mp.n(), cols);
+  std::vector<Fold> folds;
+  folds.reserve(static_cast<size_t>(mp.subs() * kt * nt));
+  for (int64_t s = 0; s < mp.subs(); ++s)
+    for (int64_t j = 0; j < nt; ++j)
+      for (int64_t i = 0; i < kt; ++i) {
+        Fold f;
+        f.sub = s;
+        f.kt = i;
+        f.nt = j;
+        f.r0 = i * lanes;
+        f.r1 = std::min(l.rows(), f.r0 + lanes);
+        f.n0 = j * cols;
+        f.n1 = std::min(mp.n(), f.n0 + cols);
+        f.k0 = l.window_begin(f.r0);
+        f.k1 = l.window_end(f.r1);
+        f.pe_rows_used = static_cast<int>(ceil_div(f.r1 - f.r0, mults));
+        f.cols_used = static_cast<int>(f.n1 - f.n0);
+        f.first_k = i == 0;
+        f.last_k = i == kt - 1;
+        folds.push_back(f);
+      }
+  return folds;
+}
+
+// ---- memory ----
+
+FoldMemory::FoldMemory(const GemmMap& mp, const std::vector<Fold>& folds, const MemConfig& cfg,
+                       sim::DramPort& dram, sim::OperandBuffer& ifmap, sim::OperandBuffer& weight)
+    : mp_(mp),
+      folds_(folds),
+      cfg_(cfg),
+      dram_(dram),
+      ifmap_(ifmap),
+      weight_(weight),
+      issued_(folds.size(), 0),
+      waits_(folds.size(), 0),
+      ready_(folds.size(), 0) {
+  for (const Fold& f : folds) {
+    ktiles_ = std::max(ktiles_, f.kt + 1);
+    ntiles_ = std::max(ntiles_, f.nt + 1);
+  }
+  int cols = 0;
+  for (const Fold& f : folds) cols = std::max(cols, f.cols_used);
+  spill_ = ktiles_ > 1 && mp.m() * cols * cfg_.acc_bytes > cfg_.ofmap_bytes;
+}
+
+sim::TileFootprint FoldMemory::a_tile(size_t f) const {
+  const Fold& d = folds_[f];
+  sim::TileFootprint fp;
+  fp.key = d.sub * ktiles_ + d.kt;
+  fp.bytes = cfg_.a_on_chip ? 0 : mp_.m() * (d.k1 - d.k0) * cfg_.elem_bytes;
+  fp.segments.push_back({fp.key, fp.bytes});
+  return fp;
+}
+
+sim::TileFootprint FoldMemory::b_tile(size_t f) const {
+  const Fold& d = folds_[f];
+  sim::TileFootprint fp;
+  const int64_t sb = mp_.b_batched() ? d.sub : 0;
+  fp.key = (sb * ktiles_ + d.kt) * ntiles_ + d.nt;
+  fp.bytes = mp_.b_tile_bytes(d.r0, d.r1, d.n0, d.n1, cfg_.elem_bytes);
+  fp.segments.push_back({fp.key, fp.bytes});
+  return fp;
+}
+
+uint64_t FoldMemory::read(uint64_t cycle, const Pending& p) {
+  uint64_t done = cycle;
+  done = std::max(done, dram_.read(cycle, p.a));
+  done = std::max(done, dram_.read(cycle, p.b));
+  done = std::max(done, dram_.read(cycle, p.psum));
+  traffic_.dram_read_bytes += p.a + p.b + p.psum;
+  traffic_.weight_dram_bytes += p.b;
+  traffic_.ifmap_fills += p.a / cfg_.elem_bytes;
+  traffic_.weight_fills += p.b;
+  traffic_.ofmap_refills += p.psum / cfg_.acc_bytes;
+  return done;
+}
+
+uint64_t FoldMemory::data_ready(size_t f) const {
+  uint64_t r = ready_[f];
+  const auto& rows = cfg_.a_rows_ready;
+  const size_t sub = static_cast<size_t>(folds_[f].sub);
+  if (sub < rows.size()) r = std::max(r, rows[sub]);
+  return r;
+}
+
+void FoldMemory::begin(uint64_t cycle) {
+  const int64_t a_bytes = cfg_.a_on_chip ? 0 : mp_.subs() * mp_.m() * mp_.k() * cfg_.elem_bytes;
+  int64_t b_bytes = 0;
+  for (int64_t kt = 0; kt < ktiles_; ++kt)
+    for (const Fold& f : folds_)
+      if (f.sub == 0 && f.kt == kt) b_bytes += mp_.b_tile_bytes(f.r0, f.r1, f.n0, f.n1, cfg_.elem_bytes);
+  b_bytes *= mp_.b_matrices();
+  ifmap_.begin_op(a_bytes, mp_.subs() * ktiles_);
+  weight_.begin_op(b_bytes, mp_.b_matrices() * ktiles_ * ntiles_);
+  writes_done_ = cycle;
+  deferred_ = Pending{};
+  if (folds_.empty()) return;
+  Pending p;
+  p.a = ifmap_.next_tile(a_tile(0)).bytes;
+  p.b = weight_.next_tile(b_tile(0)).bytes;
+  ready_[0] = read(cycle, p);
+  issued_[0] = 1;
+}
+
+void FoldMemory::on_start(size_t f, uint64_t cycle) {
+  const size_t next = f + 1;
+  if (next >= folds_.size()) return;
+  Pending now, later;
+  const sim::OperandBuffer::Fetch a = ifmap_.next_tile(a_tile(next));
+  (a.during_current ? now : later).a = a.bytes;
+  const sim::OperandBuffer::Fetch b = weight_.next_tile(b_tile(next));
+  (b.during_current ? now : later).b = b.bytes;
+  if (spill_ && !folds_[next].first_k)
+    later.psum = mp_.m() * folds_[next].cols_used * cfg_.acc_bytes;
+  ready_[next] = read(cycle, now);
+  deferred_ = later;
+  waits_[next] = later.a != 0 || later.b != 0 || later.psum != 0;
+  issued_[next] = !waits_[next];
+}
+
+void FoldMemory::on_end(size_t f, uint64_t cycle) {
+  const Fold& d = folds_[f];
+  int64_t words = 0, bytes = 0;
+  if (d.last_k && !cfg_.out_on_chip) {
+    words = mp_.m() * d.cols_used;
+    bytes = words * cfg_.elem_bytes;
+  } else if (!d.last_k && spill_) {
+    words = mp_.m() * d.cols_used;
+    bytes = words * cfg_.acc_bytes;
+  }
+  if (bytes > 0) {
+    writes_done_ = std::max(writes_done_, dram_.write(cycle, static_cast<uint64_t>(bytes)));
+    traffic_.dram_write_bytes += bytes;
+    traffic_.ofmap_drains += words;
+  }
+  const size_t next = f + 1;
+  if (next < folds_.size() && !issued_[next]) {
+    ready_[next] = std::max(ready_[next], read(cycle + 1, deferred_));
+    deferred_ = Pending{};
+    issued_[next] = 1;
+  }
+}
+
+// ---- engine ----
+
+uint64_t fold_cycles(int rows, int cols, int64_t t) {
+  return static_cast<uint64_t>(2 * rows + cols + t - 2);
+}
+
+uint64_t overlap_interval(int rows, int64_t t) {
+  return static_cast<uint64_t>(std::max<int64_t>(t, rows));
+}
+
+namespace {
+
+// Merged compute intervals with the gaps between them; past kMax entries neighbours coalesce.
+class PhaseLog {
+ public:
+  explicit PhaseLog(uint64_t begin) : cursor_(begin) {}
+  void compute(uint64_t begin, uint64_t end) {
+    if (!phases_.empty() && phases_.back().name == "compute" && begin <= cursor_) {
+      phases_.back().end_cycle = std::max(phases_.back().end_cycle, end);
+    } else {
+      if (begin > cursor_) phases_.push_back({phases_.empty() ? "load" : "stall", cursor_, begin});
+      phases_.push_back({"compute", begin, end});
+    }
+    cursor_ = std::max(cursor_, end);
+    while (phases_.size() > kMax) {
+      sim::Phase last = phases_.back();
+      phases_.pop_back();
+      sim::Phase& prev = phases_.back();
+      if (prev.name != "compute+stall") prev.name = "compute+stall";
+      prev.end_cycle = std::max(prev.end_cycle, last.end_cycle);
+    }
+  }
+  std::vector<sim::Phase> finish(uint64_t end) {
+    if (end > cursor_) phases_.push_back({"drain", cursor_, end});
+    return phases_;
+  }
+
+ private:
+  static constexpr size_t kMax = 64;
+  uint64_t cursor_;
+  std::vector<sim::Phase> phases_;
+};
+
+void add(EngineEvents& a, const EngineEvents& b) {
+  a.macs += b.macs;
+  a.selects += b.selects;
+  a.ifmap_reads += b.ifmap_reads;
+  a.weight_reads += b.weight_reads;
+  a.weight_reg_writes += b.weight_reg_writes;
+  a.out_writes += b.out_writes;
+  a.out_reads += b.out_reads;
+  a.psum_reg_writes += b.psum_reg_writes;
+}
+
+// What one fold does, in closed form (fast fidelity); the cycle fidelity counts the same events
+// tick by tick and the tests check that both agree.
+EngineEvents fold_events(const GemmMap& mp, const Fold& f, int rows) {
+  EngineEvents e;
+  const uint64_t t = static_cast<uint64_t>(mp.m());
+  const uint64_t slots = static_cast<uint64_t>((f.r1 - f.r0) * f.cols_used);
+  e.macs = slots * t;
+  e.selects = mp.sparse() ? e.macs : 0;
+  e.ifmap_reads = t * static_cast<uint64_t>(f.k1 - f.k0);
+  e.weight_reads = static_cast<uint64_t>(mp.b_tile_bytes(f.r0, f.r1, f.n0, f.n1, 1));
+  e.weight_reg_writes = slots;
+  e.out_writes = t * static_cast<uint64_t>(f.cols_used);
+  e.out_reads = f.first_k ? 0 : e.out_writes;
+  e.psum_reg_writes = e.out_writes * static_cast<uint64_t>(rows);
+  return e;
+}
+
+template <class A, class V>
+A product(V x, V y) {
+  return static_cast<A>(x) * static_cast<A>(y);
+}
+
+// The PE array ticked every cycle (cycle fidelity). Each fold in flight has its own plane of
+// partial-sum registers (the ping-pong registers that let folds overlap); activation windows
+// travel along the rows as (stream row, window) handles into the staged A operand, partial sums
+// move down the columns as values, and the bottom row writes them to the ofmap SRAM.
+template <class V, class A>
+class PeArray {
+ public:
+  PeArray(const GemmMap& mp, const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out)
+      : mp_(mp), cfg_(cfg), b_(b), a_(a), out_(out) {}
+
+  void issue(const Fold& f, uint64_t start) {
+    InFlight x;
+    x.f = f;
+    x.start = start;
+    x.psum.assign(static_cast<size_t>(cfg_.rows) * cfg_.cols, A(0));
+    // Window reads: a group's window is read once per stream row, by the PE row holding its
+    // first slot within this fold.
+    x.row_reads.assign(static_cast<size_t>(cfg_.rows), 0);
+    const ColumnLayout& l = mp_.layout();
+    int64_t last_group = -1;
+    for (int64_t r = f.r0; r < f.r1; ++r) {
+      const int64_t g = l.group_of(r);
+      if (g == last_group) continue;
+      last_group = g;
+      const int64_t lo = std::max(l.group_begin(g), f.k0);
+      const int64_t hi = std::min(l.group_begin(g) + l.group_size(g), f.k1);
+      x.row_reads[static_cast<size_t>((r - f.r0) / cfg_.mults)] += static_cast<uint64_t>(hi - lo);
+    }
+    ev_.weight_reads += static_cast<uint64_t>(mp_.b_tile_bytes(f.r0, f.r1, f.n0, f.n1, 1));
+    ev_.weight_reg_writes += static_cast<uint64_t>((f.r1 - f.r0) * f.cols_used);
+    flight_.push_back(std::move(x));
+  }
+
+  bool empty() const { return flight_.empty(); }
+
+  // One cycle; returns how many folds made their last output in it.
+  int tick(uint64_t t) {
+    const int R = cfg_.rows, P = cfg_.mults;
+    const int64_t T = mp_.m(), N = mp_.n(), K = mp_.k();
+    const bool sparse = mp_.sparse();
+    int done = 0;
+    for (InFlight& x : flight_) {
+      const Fold& f = x.f;
+      if (t < x.start + static_cast<uint64_t>(R)) continue;  // loading the stationary tile
+      const int64_t base = static_cast<int64_t>(t - x.start) - R;  // e + i + c
+      const int64_t sb = mp_.b_batched() ? f.sub : 0;
+      // Bottom-up so that a PE reads the partial sum its upper neighbour latched last cycle.
+      for (int i = R - 1; i >= 0; --i) {
+        const int64_t c_lo = std::max<int64_t>(0, base - i - (T - 1));
+        const int64_t c_hi = std::min<int64_t>(f.cols_used - 1, base - i);
+        if (c_lo > c_hi) continue;
+        const int64_t r_lo = f.r0 + static_cast<int64_t>(i) * P;
+        const int64_t r_hi = std::min<int64_t>(f.r1, r_lo + P);
+        const int64_t slots = std::max<int64_t>(0, r_hi - r_lo);
+        for (int64_t c = c_lo; c <= c_hi; ++c) {
+          const int64_t e = base - i - c;
+          if (c == 0) ev_.ifmap_reads += x.row_reads[static_cast<size_t>(i)];
+          ev_.macs += static_cast<uint64_t>(slots);
+          if (sparse) ev_.selects += static_cast<uint64_t>(slots);
+          ++ev_.psum_reg_writes;
+          A& reg = x.psum[static_cast<size_t>(i) * cfg_.cols + c];
+          if (cfg_.functional) {
+            A sum = i == 0 ? A(0) : x.psum[static_cast<size_t>(i - 1) * cfg_.cols + c];
+            A tree = A(0);
+            const V* arow = a_ + (f.sub * T + e) * K;
+            for (int64_t r = r_lo; r < r_hi; ++r) {
+              const int32_t p = b_->pos[sb][static_cast<size_t>(r * N + f.n0 + c)];
+              if (p >= 0) tree += product<A>(b_->val[sb][static_cast<size_t>(r * N + f.n0 + c)], arow[p]);
+            }
+            reg = sum + tree;
+          }
+          if (i == R - 1) {
+            ++x.outputs;
+            ++ev_.out_writes;
+            if (!f.first_k) ++ev_.out_reads;
+            if (cfg_.functional) {
+              A& o = out_[(f.sub * T + e) * N + f.n0 + c];
+              o = f.first_k ? reg : o + reg;
+            }
+          }
+        }
+      }
+      if (t == x.start + fold_cycles(R, cfg_.cols, T) - 1) {
+        if (x.outputs != static_cast<uint64_t>(T * f.cols_used))
+          throw std::logic_error("nm_sparse: a fold ended without all of its outputs");
+        x.retired = true;
+        ++done;
+      }
+    }
+    while (!flight_.empty() && flight_.front().retired) flight_.pop_front();
+    return done;
+  }
+
+  const EngineEvents& events() const { return ev_; }
+
+ private:
+  struct InFlight {
+    Fold f;
+    uint64_t start = 0;
+    std::vector<A> psum;
+    std::vector<uint64_t> row_reads;
+    uint64_t outputs = 0;
+    bool retired = false;
+  };
+  const GemmMap& mp_;
+  EngineConfig cfg_;
+  const CompressedB<V>* b_;
+  const V* a_;
+  A* out_;
+  std::deque<InFlight> flight_;
+  EngineEvents ev_;
+};
+
+// Functional fast fidelity: the same sums in the array's order (down the column, P products
+// through the adder tree per PE), so both fidelities give identical values.
+template <class V, class A>
+void compute_fold(const GemmMap& mp, const Fold& f, const EngineConfig& cfg,
+                  const CompressedB<V>& b, const V* a, A* out) {
+  const int64_t T = mp.m(), N = mp.n(), K = mp.k();
+  const int64_t sb = mp.b_batched() ? f.sub : 0;
+  const int P = cfg.mults;
+  for (int64_t e = 0; e < T; ++e) {
+    const V* arow = a + (f.sub * T + e) * K;
+    for (int64_t c = 0; c < f.cols_used; ++c) {
+      A sum = A(0);
+      for (int64_t r_lo = f.r0; r_lo < f.r1; r_lo += P) {
+        A tree = A(0);
+        for (int64_t r = r_lo; r < std::min<int64_t>(f.r1, r_lo + P); ++r) {
+          const int32_t p = b.pos[sb][static_cast<size_t>(r * N + f.n0 + c)];
+          if (p >= 0) tree += product<A>(b.val[sb][static_cast<size_t>(r * N + f.n0 + c)], arow[p]);
+        }
+        sum = sum + tree;
+      }
+      A& o = out[(f.sub * T + e) * N + f.n0 + c];
+      o = f.first_k ? sum : o + sum;
+    }
+  }
+}
+
+void note_sub(EngineResult& res, const Fold& f, uint64_t begin, int rows, int cols) {
+  // The last fold of a sub-GEMM completes its output rows one per cycle from here on.
+  if (f.last_k) {
+    const uint64_t first = begin + static_cast<uint64_t>(2 * rows + cols - 2);
+    auto& v = res.sub_rows_out;
+    if (v.size() <= static_cast<size_t>(f.sub)) v.resize(static_cast<size_t>(f.sub) + 1, 0);
+    v[static_cast<size_t>(f.sub)] = std::max(v[static_cast<size_t>(f.sub)], first);
+  }
+}
+
+template <class V, class A>
+EngineResult run_fast(const GemmMap& mp, const std::vector<Fold>& folds, FoldMemory& mem,
+                      const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out,
+                      uint64_t start, const std::function<void(uint64_t)>& sync) {
+  const uint64_t F = fold_cycles(cfg.rows, cfg.cols, mp.m());
+  const uint64_t interval = overlap_interval(cfg.rows, mp.m());
+  EngineResult res;
+  PhaseLog log(start);
+  std::deque<std::pair<uint64_t, size_t>> ends;
+  const auto finish_front = [&] {
+    mem.on_end(ends.front().second, ends.front().first);
+    ends.pop_front();
+  };
+  mem.begin(start);
+  uint64_t earliest = start, last_begin = start, last_end = start;
+  for (size_t f = 0; f < folds.size(); ++f) {
+    while (!mem.reads_issued(f)) finish_front();
+    if (f > 0)
+      earliest = cfg.overlap && !mem.waits_for_previous(f) ? last_begin + interval : last_end + 1;
+    const uint64_t begin = std::max(earliest, mem.data_ready(f));
+    while (!ends.empty() && ends.front().first < begin) finish_front();
+    if (begin > earliest) {
+      res.stall_cycles += begin - earliest;
+      sync(begin);
+    }
+    mem.on_start(f, begin);
+    add(res.events, fold_events(mp, folds[f], cfg.rows));
+    if (cfg.functional) compute_fold<V, A>(mp, folds[f], cfg, *b, a, out);
+    note_sub(res, folds[f], begin, cfg.rows, cfg.cols);
+    last_begin = begin;
+    last_end = begin + F - 1;
+    ends.emplace_back(last_end, f);
+    log.compute(begin, last_end + 1);
+  }
+  while (!ends.empty()) finish_front();
+  res.end_cycle = std::max(last_end, mem.writes_done());
+  res.stall_cycles += res.end_cycle - last_end;
+  res.phases = log.finish(res.end_cycle);
+  return res;
+}
+
+template <class V, class A>
+EngineResult run_cycle(const GemmMap& mp, const std::vector<Fold>& folds, FoldMemory& mem,
+                       const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out,
+                       uint64_t start, const std::function<void(uint64_t)>& sync) {
+  const uint64_t interval = overlap_interval(cfg.rows, mp.m());
+  PeArray<V, A> array(mp, cfg, b, a, out);
+  EngineResult res;
+  PhaseLog log(start);
+  std::vector<uint64_t> fold_start(folds.size(), 0);
+  size_t next = 0, retired = 0;
+  uint64_t earliest = start, last_end = start, start_at = 0;
+  bool earliest_known = true, planned = false;
+  const auto plan = [&] {
+    if (planned || next >= folds.size() || !earliest_known || !mem.reads_issued(next)) return;
+    start_at = std::max(earliest, mem.data_ready(next));
+    planned = true;
+  };
+  mem.begin(start);
+  plan();
+  uint64_t t = start;
+  while (retired < folds.size()) {
+    if (planned && start_at == t) {
+      res.stall_cycles += t - earliest;
+      sync(t);
+      mem.on_start(next, t);
+      array.issue(folds[next], t);
+      note_sub(res, folds[next], t, cfg.rows, cfg.cols);
+      fold_start[next] = t;
+      ++next;
+      earliest = t + interval;
+      earliest_known = cfg.overlap && next < folds.size() && !mem.waits_for_previous(next);
+      planned = false;
+      plan();
+    }
+    if (array.empty()) {
+      if (!planned) throw std::logic_error("nm_sparse: no fold in flight and none can start");
+      t = start_at;
+      continue;
+    }
+    const int done = array.tick(t);
+    for (int i = 0; i < done; ++i, ++retired) {
+      mem.on_end(retired, t);
+      log.compute(fold_start[retired], t + 1);
+      last_end = t;
+      if (retired + 1 == next && !earliest_known) {
+        earliest = t + 1;
+        earliest_known = true;
+      }
+    }
+    plan();
+    ++t;
+  }
+  res.events = array.events();
+  res.end_cycle = std::max(last_end, mem.writes_done());
+  res.stall_cycles += res.end_cycle - last_end;
+  res.phases = log.finish(res.end_cycle);
+  return res;
+}
+
+}  // namespace
+
+template <class V, class A>
+EngineResult run_folds(const GemmMap& mp, const std::vector<Fold>& folds, FoldMemory& mem,
+                       const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out,
+                       uint64_t start, const std::function<void(uint64_t)>& sync) {
+  if (cfg.cycle) return run_cycle<V, A>(mp, folds, mem, cfg, b, a, out, start, sync);
+  return run_fast<V, A>(mp, folds, mem, cfg, b, a, out, start, sync);
+}
+
+template EngineResult run_folds<int16_t, uint32_t>(const GemmMap&, const std::vector<Fold>&,
+                                                   FoldMemory&, const EngineConfig&,
+                                                   const CompressedB<int16_t>*, const int16_t*,
+                                                   uint32_t*, uint64_t,
+                                                   const std::function<void(uint64_t)>&);
+template EngineResult run_folds<float, float>(const GemmMap&, const std::vector<Fold>&,
+                                              FoldMemory&, const EngineConfig&,
+                                              const CompressedB<float>*, const float*, float*,
+                                              uint64_t, const std::function<void(uint64_t)>&);
+
+}  // namespace codesim::arch::nm_sparse

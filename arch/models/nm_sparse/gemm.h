@@ -1,0 +1,181 @@
+#pragma once
+// A gemm on the STA matrix engine: an R × C array of PEs, each with P multipliers behind M:1
+// selectors and an adder tree, in a weight-stationary systolic dataflow.
+//
+//   rows  ← compressed reduction rows (value slots): R·P per fold, P per PE. In sparse mode a
+//           slot holds one kept weight and its index; its selector picks the activation at that
+//           index from its group's window of M activations. Dense mode: one slot per reduction
+//           position, selectors bypassed.
+//   cols  ← N (output columns), C per fold.
+//   streamed T = M (rows of the activation A), one per cycle.
+// Folds: for each sub-GEMM, N tiles outer, K tiles inner (the output tile accumulates on chip).
+// Fold timing is SCALE-Sim's weight-stationary rule with R PE rows: F = 2R + C + T − 2 (R cycles
+// to load the stationary tile, R + C − 2 of skew), folds back to back, or with `overlap` the next
+// fold starts max(T, R) cycles after the current one (ping-pong weight registers).
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "arch/models/nm_sparse/nm_format.h"
+#include "sim/core/accelerator.h"
+#include "sim/mem/dram.h"
+#include "sim/mem/sram.h"
+#include "workload.pb.h"
+
+namespace codesim::arch::nm_sparse {
+
+class GemmMap {
+ public:
+  // Throws std::invalid_argument for an empty GEMM.
+  GemmMap(const ir::v1::Workload& w, const ir::v1::Op& op, NmPattern run, IndexFormat fmt);
+
+  int64_t subs() const { return subs_; }
+  int64_t m() const { return m_; }
+  int64_t n() const { return n_; }
+  int64_t k() const { return k_; }
+  bool b_batched() const { return b_batched_; }  // one B per sub-GEMM (an activation)
+  int64_t b_matrices() const { return b_batched_ ? subs_ : 1; }
+  const ColumnLayout& layout() const { return layout_; }
+  bool sparse() const { return !layout_.pattern().dense(); }
+  IndexFormat index_format() const { return fmt_; }
+  const ir::v1::Tensor* a_tensor() const { return a_; }
+  const ir::v1::Tensor* b_tensor() const { return b_; }
+
+  // Stored bytes of the weight tile: compressed rows [r0, r1) × columns [n0, n1), values plus
+  // index metadata (metadata rounded up to whole bytes per tile).
+  int64_t b_tile_bytes(int64_t r0, int64_t r1, int64_t n0, int64_t n1, int64_t elem_bytes) const;
+  // Values plus metadata of one whole B matrix, in bits (exact, no rounding).
+  int64_t b_matrix_bits(int64_t elem_bits) const;
+
+ private:
+  int64_t subs_ = 1, m_ = 0, n_ = 0, k_ = 0;
+  bool b_batched_ = false;
+  ColumnLayout layout_;
+  IndexFormat fmt_;
+  const ir::v1::Tensor* a_ = nullptr;
+  const ir::v1::Tensor* b_ = nullptr;
+};
+
+struct Fold {
+  int64_t sub = 0;
+  int64_t r0 = 0, r1 = 0;  // compressed rows
+  int64_t n0 = 0, n1 = 0;
+  int64_t k0 = 0, k1 = 0;  // dense reduction window read by the fold
+  int64_t kt = 0, nt = 0;  // tile indices
+  int pe_rows_used = 0, cols_used = 0;
+  bool first_k = true, last_k = true;
+};
+
+std::vector<Fold> make_folds(const GemmMap& mp, int rows, int mults, int cols);
+
+struct MemConfig {
+  int64_t elem_bytes = 1;
+  int64_t acc_bytes = 4;
+  int64_t ofmap_bytes = 64 * 1024;
+  bool a_on_chip = false;    // A is in the attention buffer (S·V after the softmax)
+  bool out_on_chip = false;  // the output stays in the attention buffer (Q·Kᵀ)
+  // Earliest cycle at which a fold of each sub may start because its A rows arrive from the
+  // softmax unit (empty: no such constraint).
+  std::vector<uint64_t> a_rows_ready;
+};
+
+struct MemTraffic {
+  uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
+  uint64_t weight_dram_bytes = 0;  // compressed weight bytes (values + metadata) read
+  uint64_t ifmap_fills = 0;        // words written into the ifmap SRAM from DRAM
+  uint64_t weight_fills = 0;       // bytes written into the weight SRAM from DRAM
+  uint64_t ofmap_drains = 0;       // words read out of the ofmap SRAM to DRAM
+  uint64_t ofmap_refills = 0;      // spilled partial sums written back
+};
+
+// Memory side of the fold sequence (the same rules as the systolic model): fold 0's tiles are
+// read at the op's start; when fold f starts, fold f+1's tiles are prefetched if the buffer can
+// double-buffer them (else read after fold f ends); a fold starts when its data is on chip; final
+// outputs are written at operand width when the last K tile of an output tile ends; partial sums
+// that do not fit the ofmap SRAM round-trip through DRAM.
+class FoldMemory {
+ public:
+  FoldMemory(const GemmMap& mp, const std::vector<Fold>& folds, const MemConfig& cfg,
+             sim::DramPort& dram, sim::OperandBuffer& ifmap, sim::OperandBuffer& weight);
+  void begin(uint64_t cycle);
+  bool reads_issued(size_t f) const { return issued_[f]; }
+  bool waits_for_previous(size_t f) const { return waits_[f]; }
+  uint64_t data_ready(size_t f) const;
+  void on_start(size_t f, uint64_t cycle);
+  void on_end(size_t f, uint64_t cycle);
+  uint64_t writes_done() const { return writes_done_; }
+  bool psum_spills() const { return spill_; }
+  const MemTraffic& traffic() const { return traffic_; }
+
+ private:
+  struct Pending {
+    int64_t a = 0, b = 0, psum = 0;
+  };
+  sim::TileFootprint a_tile(size_t f) const;
+  sim::TileFootprint b_tile(size_t f) const;
+  uint64_t read(uint64_t cycle, const Pending& p);
+
+  const GemmMap& mp_;
+  const std::vector<Fold>& folds_;
+  MemConfig cfg_;
+  sim::DramPort& dram_;
+  sim::OperandBuffer& ifmap_;
+  sim::OperandBuffer& weight_;
+  bool spill_ = false;
+  int64_t ktiles_ = 1, ntiles_ = 1;
+  std::vector<uint8_t> issued_, waits_;
+  std::vector<uint64_t> ready_;
+  Pending deferred_;
+  uint64_t writes_done_ = 0;
+  MemTraffic traffic_;
+};
+
+struct EngineConfig {
+  int rows = 32, cols = 32, mults = 1;
+  bool overlap = false;
+  bool cycle = false;
+  bool functional = false;
+};
+
+struct EngineEvents {
+  uint64_t macs = 0;            // multiplications (kept value slots × streamed rows)
+  uint64_t selects = 0;         // M:1 selections driven by an index (sparse mode)
+  uint64_t ifmap_reads = 0;     // activation words read into the array (group windows)
+  uint64_t weight_reads = 0;    // weight SRAM bytes loaded into PE registers (values + indices)
+  uint64_t weight_reg_writes = 0;
+  uint64_t out_writes = 0;      // outputs / partial sums written to the ofmap SRAM
+  uint64_t out_reads = 0;       // partial sums read back to accumulate
+  uint64_t psum_reg_writes = 0;
+};
+
+struct EngineResult {
+  uint64_t end_cycle = 0;
+  uint64_t stall_cycles = 0;
+  std::vector<sim::Phase> phases;
+  EngineEvents events;
+  std::vector<uint64_t> sub_rows_out;  // per sub: cycle its first output row is complete
+};
+
+// Weights in the engine's stored form: per B matrix, per compressed row r and column j, the
+// value and the dense reduction position its index selects (-1: an empty slot of a group with
+// fewer than n non-zeros).
+template <class V>
+struct CompressedB {
+  std::vector<std::vector<V>> val;
+  std::vector<std::vector<int32_t>> pos;
+  int64_t violations = 0;  // groups with more non-zeros than the pattern allows (extra dropped)
+};
+
+uint64_t fold_cycles(int rows, int cols, int64_t t);
+uint64_t overlap_interval(int rows, int64_t t);
+
+// Runs the folds from `start`. Functional mode: `b` holds the compressed weights, `a` the A
+// values (subs × M × K) and `out` (subs × M × N, zeroed) receives the accumulators.
+template <class V, class A>
+EngineResult run_folds(const GemmMap& mp, const std::vector<Fold>& folds, FoldMemory& mem,
+                       const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out,
+                       uint64_t start, const std::function<void(uint64_t)>& sync);
+
+}  // namespace codesim::arch::nm_sparse
