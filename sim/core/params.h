@@ -42,7 +42,8 @@ class ParamSchema {
   ParamSchema& integer(const std::string& name, int64_t P::*field, const std::string& doc) {
     Entry e = make(name, ParamType::kInt, doc);
     e.parse = [field](P& p, const YAML::Node& n, const std::string& file, const std::string& path,
-                      Diagnostics& d, const ParamInfo& info) {
+                      Diagnostics& d, const Entry& entry) {
+      const ParamInfo& info = entry.info;
       int64_t v;
       if (!read_int(n, file, path, d, v)) return;
       if (!in_range(static_cast<double>(v), info, file, n, path, d)) return;
@@ -55,7 +56,8 @@ class ParamSchema {
   ParamSchema& real(const std::string& name, double P::*field, const std::string& doc) {
     Entry e = make(name, ParamType::kDouble, doc);
     e.parse = [field](P& p, const YAML::Node& n, const std::string& file, const std::string& path,
-                      Diagnostics& d, const ParamInfo& info) {
+                      Diagnostics& d, const Entry& entry) {
+      const ParamInfo& info = entry.info;
       double v;
       if (!read_double(n, file, path, d, v)) return;
       if (!in_range(v, info, file, n, path, d)) return;
@@ -68,7 +70,7 @@ class ParamSchema {
   ParamSchema& boolean(const std::string& name, bool P::*field, const std::string& doc) {
     Entry e = make(name, ParamType::kBool, doc);
     e.parse = [field](P& p, const YAML::Node& n, const std::string& file, const std::string& path,
-                      Diagnostics& d, const ParamInfo&) {
+                      Diagnostics& d, const Entry&) {
       bool v;
       if (read_bool(n, file, path, d, v)) p.*field = v;
     };
@@ -79,9 +81,17 @@ class ParamSchema {
   ParamSchema& text(const std::string& name, std::string P::*field, const std::string& doc) {
     Entry e = make(name, ParamType::kString, doc);
     e.parse = [field](P& p, const YAML::Node& n, const std::string& file, const std::string& path,
-                      Diagnostics& d, const ParamInfo&) {
+                      Diagnostics& d, const Entry& entry) {
       std::string v;
-      if (read_string(n, file, path, d, v)) p.*field = v;
+      if (!read_string(n, file, path, d, v)) return;
+      if (entry.check_text) {
+        const std::string problem = entry.check_text(v);
+        if (!problem.empty()) {
+          d.error_at(file, n, path, problem, entry.check_hint);
+          return;
+        }
+      }
+      p.*field = v;
     };
     e.dump = [field](const P& p) { return YAML::Node(p.*field); };
     entries_.push_back(std::move(e));
@@ -92,7 +102,8 @@ class ParamSchema {
     Entry e = make(name, ParamType::kEnum, doc);
     e.info.choices = choices;
     e.parse = [field](P& p, const YAML::Node& n, const std::string& file, const std::string& path,
-                      Diagnostics& d, const ParamInfo& info) {
+                      Diagnostics& d, const Entry& entry) {
+      const ParamInfo& info = entry.info;
       std::string v;
       if (!read_string(n, file, path, d, v)) return;
       for (const auto& c : info.choices)
@@ -136,6 +147,14 @@ class ParamSchema {
     last().info.unit = u;
     return *this;
   }
+  // A text parameter's own syntax: `problem(value)` returns "" when the value is valid, else what
+  // is wrong with it; the error is reported at the value's place with `hint`, like any other.
+  ParamSchema& check(std::function<std::string(const std::string&)> problem,
+                     const std::string& hint = "") {
+    last().check_text = std::move(problem);
+    last().check_hint = hint;
+    return *this;
+  }
 
   std::vector<ParamInfo> infos() const {
     std::vector<ParamInfo> out;
@@ -164,7 +183,7 @@ class ParamSchema {
       const std::string path = join_path(prefix, e.info.name);
       YAML::Node v = (node && node.IsMap()) ? node[e.info.name] : YAML::Node();
       if (v && !v.IsNull()) {
-        e.parse(p, v, file, path, diags, e.info);
+        e.parse(p, v, file, path, diags, e);
       } else if (e.info.required) {
         Diagnostic dg;
         dg.file = file;
@@ -177,7 +196,7 @@ class ParamSchema {
         dg.hint = "add `" + e.info.name + ":` (" + e.info.doc + ")";
         diags.error(dg);
       } else {
-        e.parse(p, e.default_node, "<default>", path, diags, e.info);
+        e.parse(p, e.default_node, "<default>", path, diags, e);
       }
     }
     return p;
@@ -194,9 +213,11 @@ class ParamSchema {
     ParamInfo info;
     YAML::Node default_node;
     std::function<void(P&, const YAML::Node&, const std::string&, const std::string&, Diagnostics&,
-                       const ParamInfo&)>
+                       const Entry&)>
         parse;
     std::function<YAML::Node(const P&)> dump;
+    std::function<std::string(const std::string&)> check_text;  // text parameters only
+    std::string check_hint;
   };
   static Entry make(const std::string& name, ParamType t, const std::string& doc) {
     Entry e;
