@@ -19,19 +19,57 @@ const ir::v1::Tensor* input(const ir::v1::Workload& w, const ir::v1::Op& op, int
 
 }  // namespace
 
+bool is_patch_conv(const ir::v1::Op& op) {
+  if (op.kind_case() != ir::v1::Op::kConv2D) return false;
+  const auto& c = op.conv2d();
+  const auto one = [](int64_t v) { return v <= 1; };
+  return c.kernel_h() >= 1 && c.kernel_w() >= 1 && c.stride_h() == c.kernel_h() &&
+         c.stride_w() == c.kernel_w() && c.pad_top() == 0 && c.pad_bottom() == 0 &&
+         c.pad_left() == 0 && c.pad_right() == 0 && one(c.dilation_h()) && one(c.dilation_w()) &&
+         one(c.groups());
+}
+
+namespace {
+
+int64_t reduction(const ir::v1::Op& op) {
+  if (op.kind_case() == ir::v1::Op::kConv2D)
+    return op.conv2d().c() * op.conv2d().kernel_h() * op.conv2d().kernel_w();
+  return op.gemm().k();
+}
+
+}  // namespace
+
 GemmMap::GemmMap(const ir::v1::Workload& w, const ir::v1::Op& op, NmPattern run, IndexFormat fmt)
-    : layout_(std::max<int64_t>(op.gemm().k(), 1), run), fmt_(fmt) {
-  const auto& g = op.gemm();
-  subs_ = std::max<int64_t>(1, g.batch());
-  m_ = g.m();
-  n_ = g.n();
-  k_ = g.k();
-  if (m_ < 1 || n_ < 1 || k_ < 1)
-    throw std::invalid_argument("op '" + op.name() + "' has an empty GEMM (M, N, K >= 1)");
+    : layout_(std::max<int64_t>(reduction(op), 1), run), fmt_(fmt) {
   a_ = input(w, op, 0);
   b_ = input(w, op, 1);
-  // B is an activation (Q·Kᵀ, S·V) when the workload says it is not a weight: one per sub.
-  b_batched_ = subs_ > 1 && b_ && !b_->is_weight();
+  if (op.kind_case() == ir::v1::Op::kConv2D) {
+    if (!is_patch_conv(op))
+      throw std::invalid_argument("op '" + op.name() + "' is not a patch convolution");
+    const auto& c = op.conv2d();
+    conv_ = true;
+    Conv2dShape& s = conv_shape_;
+    s.batch = std::max<int64_t>(1, c.batch());
+    s.c = c.c();
+    s.h = c.h();
+    s.w = c.w();
+    s.filters = c.filters();
+    s.kernel_h = s.stride_h = c.kernel_h();
+    s.kernel_w = s.stride_w = c.kernel_w();
+    m_ = s.batch * s.out_h() * s.out_w();
+    n_ = s.filters;
+    k_ = reduction(op);
+  } else {
+    const auto& g = op.gemm();
+    subs_ = std::max<int64_t>(1, g.batch());
+    m_ = g.m();
+    n_ = g.n();
+    k_ = g.k();
+    // B is an activation (Q·Kᵀ, S·V) when the workload says it is not a weight: one per sub.
+    b_batched_ = subs_ > 1 && b_ && !b_->is_weight();
+  }
+  if (m_ < 1 || n_ < 1 || k_ < 1)
+    throw std::invalid_argument("op '" + op.name() + "' has an empty GEMM (M, N, K >= 1)");
 }
 
 int64_t GemmMap::b_tile_bytes(int64_t r0, int64_t r1, int64_t n0, int64_t n1,
@@ -140,7 +178,8 @@ void FoldMemory::begin(uint64_t cycle) {
   int64_t b_bytes = 0;
   for (int64_t kt = 0; kt < ktiles_; ++kt)
     for (const Fold& f : folds_)
-      if (f.sub == 0 && f.kt == kt) b_bytes += mp_.b_tile_bytes(f.r0, f.r1, f.n0, f.n1, cfg_.elem_bytes);
+      if (f.sub == 0 && f.kt == kt)
+        b_bytes += mp_.b_tile_bytes(f.r0, f.r1, f.n0, f.n1, cfg_.elem_bytes);
   b_bytes *= mp_.b_matrices();
   ifmap_.begin_op(a_bytes, mp_.subs() * ktiles_);
   weight_.begin_op(b_bytes, mp_.b_matrices() * ktiles_ * ntiles_);
@@ -312,7 +351,7 @@ class PeArray {
     int done = 0;
     for (InFlight& x : flight_) {
       const Fold& f = x.f;
-      if (t < x.start + static_cast<uint64_t>(R)) continue;  // loading the stationary tile
+      if (t < x.start + static_cast<uint64_t>(R)) continue;        // loading the stationary tile
       const int64_t base = static_cast<int64_t>(t - x.start) - R;  // e + i + c
       const int64_t sb = mp_.b_batched() ? f.sub : 0;
       // Bottom-up so that a PE reads the partial sum its upper neighbour latched last cycle.
@@ -336,7 +375,8 @@ class PeArray {
             const V* arow = a_ + (f.sub * T + e) * K;
             for (int64_t r = r_lo; r < r_hi; ++r) {
               const int32_t p = b_->pos[sb][static_cast<size_t>(r * N + f.n0 + c)];
-              if (p >= 0) tree += product<A>(b_->val[sb][static_cast<size_t>(r * N + f.n0 + c)], arow[p]);
+              if (p >= 0)
+                tree += product<A>(b_->val[sb][static_cast<size_t>(r * N + f.n0 + c)], arow[p]);
             }
             reg = sum + tree;
           }
@@ -533,9 +573,9 @@ template EngineResult run_folds<int16_t, uint32_t>(const GemmMap&, const std::ve
                                                    const CompressedB<int16_t>*, const int16_t*,
                                                    uint32_t*, uint64_t,
                                                    const std::function<void(uint64_t)>&);
-template EngineResult run_folds<float, float>(const GemmMap&, const std::vector<Fold>&,
-                                              FoldMemory&, const EngineConfig&,
-                                              const CompressedB<float>*, const float*, float*,
-                                              uint64_t, const std::function<void(uint64_t)>&);
+template EngineResult run_folds<float, float>(const GemmMap&, const std::vector<Fold>&, FoldMemory&,
+                                              const EngineConfig&, const CompressedB<float>*,
+                                              const float*, float*, uint64_t,
+                                              const std::function<void(uint64_t)>&);
 
 }  // namespace codesim::arch::nm_sparse

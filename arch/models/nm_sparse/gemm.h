@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "arch/common/reference_ops.h"
 #include "arch/models/nm_sparse/nm_format.h"
 #include "sim/core/accelerator.h"
 #include "sim/mem/dram.h"
@@ -26,9 +27,16 @@
 
 namespace codesim::arch::nm_sparse {
 
+// A conv2d that cuts its input into non-overlapping patches (kernel = stride, no padding,
+// dilation or groups: ViT's patch embedding). Its im2col matrix is a permutation of the input,
+// so it runs as a GEMM M = batch·OH·OW, N = filters, K = C·kh·kw (index order c, i, j, the order
+// in which the nm transform groups a conv weight) with no duplicated activation traffic.
+bool is_patch_conv(const ir::v1::Op& op);
+
 class GemmMap {
  public:
-  // Throws std::invalid_argument for an empty GEMM.
+  // A gemm, or a conv2d for which is_patch_conv holds. Throws std::invalid_argument for an empty
+  // GEMM.
   GemmMap(const ir::v1::Workload& w, const ir::v1::Op& op, NmPattern run, IndexFormat fmt);
 
   int64_t subs() const { return subs_; }
@@ -42,6 +50,9 @@ class GemmMap {
   IndexFormat index_format() const { return fmt_; }
   const ir::v1::Tensor* a_tensor() const { return a_; }
   const ir::v1::Tensor* b_tensor() const { return b_; }
+  // Patch convolution: A is the NCHW input (im2col'd on the way in), B the weight [N, K].
+  bool is_conv() const { return conv_; }
+  const Conv2dShape& conv_shape() const { return conv_shape_; }
 
   // Stored bytes of the weight tile: compressed rows [r0, r1) × columns [n0, n1), values plus
   // index metadata (metadata rounded up to whole bytes per tile).
@@ -52,6 +63,8 @@ class GemmMap {
  private:
   int64_t subs_ = 1, m_ = 0, n_ = 0, k_ = 0;
   bool b_batched_ = false;
+  bool conv_ = false;
+  Conv2dShape conv_shape_;
   ColumnLayout layout_;
   IndexFormat fmt_;
   const ir::v1::Tensor* a_ = nullptr;
@@ -140,13 +153,13 @@ struct EngineConfig {
 };
 
 struct EngineEvents {
-  uint64_t macs = 0;            // multiplications (kept value slots × streamed rows)
-  uint64_t selects = 0;         // M:1 selections driven by an index (sparse mode)
-  uint64_t ifmap_reads = 0;     // activation words read into the array (group windows)
-  uint64_t weight_reads = 0;    // weight SRAM bytes loaded into PE registers (values + indices)
+  uint64_t macs = 0;          // multiplications (kept value slots × streamed rows)
+  uint64_t selects = 0;       // M:1 selections driven by an index (sparse mode)
+  uint64_t ifmap_reads = 0;   // activation words read into the array (group windows)
+  uint64_t weight_reads = 0;  // weight SRAM bytes loaded into PE registers (values + indices)
   uint64_t weight_reg_writes = 0;
-  uint64_t out_writes = 0;      // outputs / partial sums written to the ofmap SRAM
-  uint64_t out_reads = 0;       // partial sums read back to accumulate
+  uint64_t out_writes = 0;  // outputs / partial sums written to the ofmap SRAM
+  uint64_t out_reads = 0;   // partial sums read back to accumulate
   uint64_t psum_reg_writes = 0;
 };
 

@@ -115,11 +115,9 @@ NmPattern best_supported(const NmPattern& declared, const std::vector<NmPattern>
   if (declared.dense()) return best;
   for (const NmPattern& p : supported) {
     if (!contained(declared, p)) continue;
-    const bool better = best.dense() || static_cast<int64_t>(p.n) * best.m <
-                                            static_cast<int64_t>(best.n) * p.m ||
-                        (static_cast<int64_t>(p.n) * best.m ==
-                             static_cast<int64_t>(best.n) * p.m &&
-                         p.m < best.m);
+    const bool better =
+        best.dense() || static_cast<int64_t>(p.n) * best.m < static_cast<int64_t>(best.n) * p.m ||
+        (static_cast<int64_t>(p.n) * best.m == static_cast<int64_t>(best.n) * p.m && p.m < best.m);
     if (better) best = p;
   }
   return best;

@@ -20,8 +20,14 @@ const sim::ParamSchema<NmSparseParams>& NmSparseParams::schema() {
   static const sim::ParamSchema<NmSparseParams> s = [] {
     sim::ParamSchema<NmSparseParams> p;
     using P = NmSparseParams;
-    p.integer("rows", &P::rows, "PE rows of the matrix engine (R)").def(16).range(1, 1024).unit("PEs");
-    p.integer("cols", &P::cols, "PE columns of the matrix engine (C)").def(32).range(1, 1024).unit("PEs");
+    p.integer("rows", &P::rows, "PE rows of the matrix engine (R)")
+        .def(16)
+        .range(1, 1024)
+        .unit("PEs");
+    p.integer("cols", &P::cols, "PE columns of the matrix engine (C)")
+        .def(32)
+        .range(1, 1024)
+        .unit("PEs");
     p.integer("mults_per_pe", &P::mults_per_pe,
               "multipliers per PE (P), each behind an M:1 selector, summed by an adder tree")
         .def(4)
@@ -145,7 +151,8 @@ std::vector<int16_t> int_values(const ir::v1::Tensor* t, int64_t n, int bits,
       scale = peak > 0 ? static_cast<float>(peak / hi) : 1.0f;
     }
     for (int64_t i = 0; i < n; ++i) {
-      double c = static_cast<double>(std::nearbyint(t->float_data(static_cast<int>(i)) / scale)) + zero;
+      double c =
+          static_cast<double>(std::nearbyint(t->float_data(static_cast<int>(i)) / scale)) + zero;
       c = std::min(qhi, std::max(qlo, c));
       v[i] = static_cast<int16_t>(c - zero);
     }
@@ -187,6 +194,47 @@ void prune_seeded(std::vector<V>& b, int64_t k, int64_t n, NmPattern p) {
       });
       for (size_t q = static_cast<size_t>(p.n); q < idx.size(); ++q) b[idx[q] * n + j] = V(0);
     }
+}
+
+// A patch convolution's input as GEMM rows: row (b, oh, ow), column (c, i, j). The patches do
+// not overlap, so this is a permutation of the NCHW input.
+template <class V>
+std::vector<V> patch_rows(const std::vector<V>& x, const Conv2dShape& s) {
+  const int64_t oh = s.out_h(), ow = s.out_w(), kh = s.kernel_h, kw = s.kernel_w;
+  const int64_t k = s.c * kh * kw;
+  std::vector<V> a(static_cast<size_t>(s.batch * oh * ow * k));
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t y = 0; y < oh; ++y)
+      for (int64_t z = 0; z < ow; ++z)
+        for (int64_t c = 0; c < s.c; ++c)
+          for (int64_t i = 0; i < kh; ++i)
+            for (int64_t j = 0; j < kw; ++j)
+              a[static_cast<size_t>(((b * oh + y) * ow + z) * k + (c * kh + i) * kw + j)] =
+                  x[static_cast<size_t>(((b * s.c + c) * s.h + y * kh + i) * s.w + z * kw + j)];
+  return a;
+}
+
+// Row-major [rows, cols] -> [cols, rows] (a conv weight [F, K] as the engine's B [K, F], and back).
+template <class V>
+std::vector<V> transposed(const std::vector<V>& v, int64_t rows, int64_t cols) {
+  std::vector<V> t(v.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      t[static_cast<size_t>(c * rows + r)] = v[static_cast<size_t>(r * cols + c)];
+  return t;
+}
+
+// GEMM outputs [batch·OH·OW, F] of a patch convolution in the reference's NCHW order.
+template <class T>
+std::vector<T> to_nchw(const std::vector<T>& y, const Conv2dShape& s) {
+  const int64_t px = s.out_h() * s.out_w();
+  std::vector<T> out(y.size());
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t p = 0; p < px; ++p)
+      for (int64_t f = 0; f < s.filters; ++f)
+        out[static_cast<size_t>((b * s.filters + f) * px + p)] =
+            y[static_cast<size_t>((b * px + p) * s.filters + f)];
+  return out;
 }
 
 // The stored form: for every column, each group's non-zeros in position order, padded with empty
@@ -239,8 +287,10 @@ NmSparseModel::NmSparseModel(const sc_core::sc_module_name& name, const Params& 
       dram_(p.dram_bandwidth, static_cast<uint64_t>(p.dram_latency)),
       ifmap_buf_("sram_ifmap", p.ifmap_sram_kib * 1024),
       weight_buf_("sram_weight", p.weight_sram_kib * 1024),
-      mac_ops_(stats_.counter("mac_ops", "ops", "multiplications of the matrix engine (kept value "
-                              "slots x streamed rows)", "pe_multipliers", "mac")),
+      mac_ops_(stats_.counter("mac_ops", "ops",
+                              "multiplications of the matrix engine (kept value "
+                              "slots x streamed rows)",
+                              "pe_multipliers", "mac")),
       selector_ops_(stats_.counter("selector_ops", "shifter-equivalents",
                                    "M:1 selections driven by an index (each priced as the 2:1 "
                                    "mux count of its shifter equivalents)",
@@ -258,8 +308,8 @@ NmSparseModel::NmSparseModel(const sc_core::sc_module_name& name, const Params& 
                                        "partial sums read back to accumulate", "sram_ofmap",
                                        "read")),
       sram_ifmap_fills_(stats_.counter("sram_ifmap_fills", "words",
-                                       "activations written into the SRAM from DRAM",
-                                       "sram_ifmap", "write")),
+                                       "activations written into the SRAM from DRAM", "sram_ifmap",
+                                       "write")),
       sram_weight_fills_(stats_.counter("sram_weight_fills", "bytes",
                                         "compressed weight bytes written into the SRAM from DRAM",
                                         "sram_weight", "write")),
@@ -295,8 +345,8 @@ NmSparseModel::NmSparseModel(const sc_core::sc_module_name& name, const Params& 
                                    "softmax_add", "add")),
       softmax_mults_(stats_.counter("softmax_mults", "ops", "softmax unit multiplications",
                                     "softmax_mul", "mul")),
-      vector_adds_(stats_.counter("vector_adds", "ops", "vector unit additions", "vector_add",
-                                  "add")),
+      vector_adds_(
+          stats_.counter("vector_adds", "ops", "vector unit additions", "vector_add", "add")),
       vector_mults_(stats_.counter("vector_mults", "ops", "vector unit multiplications",
                                    "vector_mul", "mul")),
       folds_(stats_.counter("folds", "folds", "matrix engine folds")),
@@ -308,10 +358,10 @@ NmSparseModel::NmSparseModel(const sc_core::sc_module_name& name, const Params& 
     throw sim::ConfigError("accelerator.nm_rules: " + e);
   stats_.formula("dense_equivalent_macs_per_cycle", "MACs/cycle",
                  "dense MACs retired per matrix-engine multiplication slot", [this] {
-                   return mac_ops_.value ? static_cast<double>(mac_ops_.value +
-                                                               sparse_macs_saved_.value) /
-                                               static_cast<double>(mac_ops_.value)
-                                         : 0.0;
+                   return mac_ops_.value
+                              ? static_cast<double>(mac_ops_.value + sparse_macs_saved_.value) /
+                                    static_cast<double>(mac_ops_.value)
+                              : 0.0;
                  });
 }
 
@@ -336,7 +386,15 @@ bool NmSparseModel::supports(const ir::v1::Op& op) const {
     case ir::v1::Op::kSoftmax:
     case ir::v1::Op::kLayernorm:
     case ir::v1::Op::kEltwise:
+    case ir::v1::Op::kReduce:
+    case ir::v1::Op::kReshape:
+    case ir::v1::Op::kTranspose:
+    case ir::v1::Op::kSlice:
+    case ir::v1::Op::kConcat:
+    case ir::v1::Op::kGeneric:
       return true;
+    case ir::v1::Op::kConv2D:
+      return nm_sparse::is_patch_conv(op);
     default:
       return false;
   }
@@ -445,11 +503,32 @@ NmSparseModel::WeightChoice NmSparseModel::choose(const ir::v1::Workload& w,
   return wc;
 }
 
+namespace {
+
+// An attention scale: the scores times (or divided by) a constant scalar, e.g. 1/sqrt(d) of an
+// exported torch model.
+bool is_scalar_scale(const ir::v1::Workload& w, const ir::v1::Op& op, const std::string& scores) {
+  if (op.kind_case() != ir::v1::Op::kEltwise || op.inputs_size() != 2 || op.outputs_size() != 1)
+    return false;
+  const auto f = op.eltwise().func();
+  const bool mul = f == ir::v1::MUL;
+  if (!mul && f != ir::v1::DIV) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (op.inputs(i) != scores || (!mul && i != 0)) continue;
+    const ir::v1::Tensor* c = ir::find_tensor(w, op.inputs(1 - i));
+    return c && c->is_weight() && ir::tensor_elements(*c) == 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 NmSparseModel::Chain NmSparseModel::attention_chain(const ir::v1::Workload& w,
                                                     const ir::v1::Op& op) const {
   Chain c;
   if (op.outputs_size() != 1) return c;
-  // The scores feed exactly one softmax, whose probabilities feed exactly one gemm as its A.
+  // The scores feed exactly one softmax (optionally through a scalar scale, which the softmax
+  // unit applies on the way into exp), whose probabilities feed exactly one gemm as its A.
   const auto consumers = [&](const std::string& t) {
     std::vector<int> out;
     for (int i = 0; i < w.ops_size(); ++i)
@@ -460,7 +539,12 @@ NmSparseModel::Chain NmSparseModel::attention_chain(const ir::v1::Workload& w,
         }
     return out;
   };
-  const std::vector<int> s = consumers(op.outputs(0));
+  std::vector<int> s = consumers(op.outputs(0));
+  int scale = -1;
+  if (s.size() == 1 && is_scalar_scale(w, w.ops(s[0]), op.outputs(0))) {
+    scale = s[0];
+    s = consumers(w.ops(scale).outputs(0));
+  }
   if (s.size() != 1 || w.ops(s[0]).kind_case() != ir::v1::Op::kSoftmax ||
       w.ops(s[0]).outputs_size() != 1)
     return c;
@@ -468,16 +552,29 @@ NmSparseModel::Chain NmSparseModel::attention_chain(const ir::v1::Workload& w,
   if (v.size() != 1 || w.ops(v[0]).kind_case() != ir::v1::Op::kGemm ||
       w.ops(v[0]).inputs(0) != w.ops(s[0]).outputs(0))
     return c;
+  c.scale = scale;
   c.softmax = s[0];
   c.sv = v[0];
   return c;
 }
 
 void NmSparseModel::run_op(const sim::OpTask& task) {
-  if (task.op.kind_case() == ir::v1::Op::kGemm)
-    run_gemm(task);
-  else
-    run_vector(task);
+  switch (task.op.kind_case()) {
+    case ir::v1::Op::kGemm:
+    case ir::v1::Op::kConv2D:
+      run_gemm(task);
+      break;
+    case ir::v1::Op::kReshape:
+    case ir::v1::Op::kTranspose:
+    case ir::v1::Op::kSlice:
+    case ir::v1::Op::kConcat:
+      // Head split/merge, Kᵀ, the class token: the DMA reads the consumer's tiles with these
+      // strides and offsets (the engine loads B tiles in any order), so no data moves here.
+      task.outcome.note = "layout: folded into the consumer's DMA addressing";
+      break;
+    default:
+      run_vector(task);
+  }
 }
 
 void NmSparseModel::run_gemm(const sim::OpTask& task) {
@@ -526,20 +623,30 @@ void NmSparseModel::execute(const sim::OpTask& task, const WeightChoice& wc,
   }
   nm_sparse::FoldMemory mem(mp, folds, mc, dram_, ifmap_buf_, weight_buf_);
 
-  std::vector<V> a, bdense;
+  std::vector<V> a, bdense, x;
   std::vector<A> out;
   nm_sparse::CompressedB<V> cb;
   const int64_t a_elems = mp.subs() * mp.m() * mp.k();
   const int64_t b_elems = mp.b_matrices() * mp.k() * mp.n();
   if (task.functional) {
     const ir::v1::Tensor* bt = mp.b_tensor();
-    const bool seeded_b = !(bt && (bt->int_data_size() == b_elems || bt->float_data_size() == b_elems));
-    if constexpr (std::is_floating_point_v<V>) {
-      a = fp_values(mp.a_tensor(), a_elems, name + "/a");
-      bdense = fp_values(bt, b_elems, name + "/b");
+    const bool seeded_b =
+        !(bt && (bt->int_data_size() == b_elems || bt->float_data_size() == b_elems));
+    const auto values = [&](const ir::v1::Tensor* t, int64_t n, const std::string& seed) {
+      if constexpr (std::is_floating_point_v<V>)
+        return fp_values(t, n, seed);
+      else
+        return int_values(t, n, operand_bits(), seed);
+    };
+    if (mp.is_conv()) {
+      // The same elements as a gemm, in the input's NCHW order and the weight's [F, K] order.
+      const Conv2dShape& cs = mp.conv_shape();
+      x = values(mp.a_tensor(), cs.batch * cs.c * cs.h * cs.w, name + "/a");
+      a = patch_rows(x, mp.conv_shape());
+      bdense = transposed(values(bt, b_elems, name + "/b"), mp.n(), mp.k());
     } else {
-      a = int_values(mp.a_tensor(), a_elems, operand_bits(), name + "/a");
-      bdense = int_values(bt, b_elems, operand_bits(), name + "/b");
+      a = values(mp.a_tensor(), a_elems, name + "/a");
+      bdense = values(bt, b_elems, name + "/b");
     }
     if (seeded_b)
       for (int64_t s = 0; s < mp.b_matrices(); ++s) {
@@ -571,8 +678,7 @@ void NmSparseModel::execute(const sim::OpTask& task, const WeightChoice& wc,
 
   mac_ops_ += r.events.macs;
   selector_ops_ += r.events.selects * static_cast<uint64_t>(selector_shifters());
-  const uint64_t dense_macs =
-      static_cast<uint64_t>(mp.subs() * mp.m() * mp.n() * mp.k());
+  const uint64_t dense_macs = static_cast<uint64_t>(mp.subs() * mp.m() * mp.n() * mp.k());
   if (dense_macs > r.events.macs) sparse_macs_saved_ += dense_macs - r.events.macs;
   (mc.a_on_chip ? sram_attn_reads_ : sram_ifmap_reads_) += r.events.ifmap_reads;
   sram_weight_reads_ += r.events.weight_reads;
@@ -593,6 +699,7 @@ void NmSparseModel::execute(const sim::OpTask& task, const WeightChoice& wc,
   folds_ += folds.size();
 
   if (mc.out_on_chip) {
+    if (chain.scale >= 0) scale_pending_.insert(task.workload.ops(chain.scale).name());
     QkRows q;
     q.row0 = r.sub_rows_out;
     q.rows = mp.m();
@@ -604,7 +711,9 @@ void NmSparseModel::execute(const sim::OpTask& task, const WeightChoice& wc,
   o.stall_cycles = r.stall_cycles;
   o.phases = r.phases;
   const uint64_t span = r.end_cycle - op_start;
-  std::string mode = !wc.weight ? "dense-dense" : wc.run.dense() ? "dense" : "sparse " + wc.run.str();
+  std::string mode = !wc.weight       ? "dense-dense"
+                     : wc.run.dense() ? "dense"
+                                      : "sparse " + wc.run.str();
   if (wc.weight && !wc.declared.dense() && !(wc.declared == wc.run))
     mode += " (" + wc.declared.str() + " not supported; runs as " + wc.run.str() + ")";
   if (!wc.source.empty() && !wc.declared.dense()) mode += " from " + wc.source;
@@ -615,22 +724,36 @@ void NmSparseModel::execute(const sim::OpTask& task, const WeightChoice& wc,
 
   if (!task.functional) return;
   if (cb.violations > 0)
-    o.note += "; weights break " + wc.run.str() + " in " + std::to_string(cb.violations) +
-              " groups";
+    o.note +=
+        "; weights break " + wc.run.str() + " in " + std::to_string(cb.violations) + " groups";
   GemmShape gs;
   gs.batch = mp.subs();
   gs.m = mp.m();
   gs.n = mp.n();
   gs.k = mp.k();
   gs.b_batched = mp.b_batched();
+  // A patch convolution is checked against the direct convolution of the NCHW input with the
+  // weight as the engine stored it (seeded weights pruned), so the im2col mapping is checked too.
+  const Conv2dShape& cs = mp.conv_shape();
   if constexpr (std::is_floating_point_v<V>) {
     fp_out_.assign(out.begin(), out.end());
-    o.functional_mismatches = count_mismatches(fp_out_, reference_gemm(a, bdense, gs), mp.k());
+    o.functional_mismatches =
+        mp.is_conv()
+            ? count_mismatches(to_nchw(fp_out_, cs),
+                               reference_conv2d(x, transposed(bdense, mp.k(), mp.n()), cs), mp.k())
+            : count_mismatches(fp_out_, reference_gemm(a, bdense, gs), mp.k());
   } else {
     int_out_.resize(out.size());
     for (size_t i = 0; i < out.size(); ++i) int_out_[i] = static_cast<int32_t>(out[i]);
-    const std::vector<int32_t> a32(a.begin(), a.end()), b32(bdense.begin(), bdense.end());
-    o.functional_mismatches = count_mismatches(int_out_, reference_gemm(a32, b32, gs, 32));
+    const std::vector<int32_t> b32(bdense.begin(), bdense.end());
+    if (mp.is_conv()) {
+      const std::vector<int32_t> x32(x.begin(), x.end());
+      o.functional_mismatches = count_mismatches(
+          to_nchw(int_out_, cs), reference_conv2d(x32, transposed(b32, mp.k(), mp.n()), cs, 32));
+    } else {
+      const std::vector<int32_t> a32(a.begin(), a.end());
+      o.functional_mismatches = count_mismatches(int_out_, reference_gemm(a32, b32, gs, 32));
+    }
   }
 }
 
@@ -641,6 +764,7 @@ void NmSparseModel::run_vector(const sim::OpTask& task) {
   const uint64_t start = cycle();
   int64_t elements = 0, adds = 0, mults = 0, read_bytes = 0, write_bytes = 0;
   uint64_t compute = 0;
+  std::string prefix;
   const auto tensor_bytes = [&](const std::string& t) {
     const ir::v1::Tensor* x = ir::find_tensor(task.workload, t);
     return x ? ir::tensor_elements(*x) * eb : 0;
@@ -686,9 +810,22 @@ void NmSparseModel::run_vector(const sim::OpTask& task) {
                " cycles after this op's start";
       return;
     }
-    compute = static_cast<uint64_t>(rows) * pass + 2 * pass + static_cast<uint64_t>(p_.softmax_latency);
+    compute =
+        static_cast<uint64_t>(rows) * pass + 2 * pass + static_cast<uint64_t>(p_.softmax_latency);
     read_bytes = elements * eb;
     write_bytes = elements * eb;
+  } else if (op.kind_case() == ir::v1::Op::kEltwise && scale_pending_.erase(op.name())) {
+    // The attention scale of a fused chain: one multiply per score in the softmax unit's first
+    // stage, on data that never leaves the chip.
+    const int64_t n = op.outputs_size() > 0 ? tensor_bytes(op.outputs(0)) / eb : 0;
+    softmax_mults_ += static_cast<uint64_t>(n);
+    o.note = "attention scale: fused into the softmax unit";
+    return;
+  } else if (op.kind_case() == ir::v1::Op::kGeneric) {
+    // An op the importer could not map: only its traffic is known.
+    read_bytes = op.generic().bytes_read();
+    write_bytes = op.generic().bytes_written();
+    prefix = "generic '" + op.generic().op_type() + "': DRAM traffic only; ";
   } else {
     int64_t passes = 1;
     if (op.kind_case() == ir::v1::Op::kLayernorm) {
@@ -697,6 +834,16 @@ void NmSparseModel::run_vector(const sim::OpTask& task) {
       adds = 4 * elements;
       mults = 3 * elements + 4 * op.layernorm().rows();
       read_bytes = elements * eb + 2 * op.layernorm().length() * eb;
+      write_bytes = elements * eb;
+    } else if (op.kind_case() == ir::v1::Op::kReduce) {
+      // Sum, mean or max over some axes: one add (or compare) per input element, one multiply
+      // per output for a mean.
+      elements = op.inputs_size() > 0 ? tensor_bytes(op.inputs(0)) / eb : 0;
+      const int64_t outs = op.outputs_size() > 0 ? tensor_bytes(op.outputs(0)) / eb : 0;
+      adds = elements;
+      mults = op.reduce().kind() == ir::v1::REDUCE_MEAN ? outs : 0;
+      read_bytes = elements * eb;
+      write_bytes = outs * eb;
     } else {
       const auto& e = op.eltwise();
       elements = e.elements();
@@ -718,8 +865,8 @@ void NmSparseModel::run_vector(const sim::OpTask& task) {
           adds = elements;
       }
       for (const auto& in : op.inputs()) read_bytes += tensor_bytes(in);
+      write_bytes = elements * eb;
     }
-    write_bytes = elements * eb;
     compute = static_cast<uint64_t>(passes * ceil_div(elements, p_.vector_lanes)) +
               static_cast<uint64_t>(p_.vector_latency);
     vector_adds_ += static_cast<uint64_t>(adds);
@@ -735,7 +882,7 @@ void NmSparseModel::run_vector(const sim::OpTask& task) {
   o.stall_cycles = end - (start + compute);
   o.phases.push_back({"compute", start, start + compute});
   if (end > start + compute) o.phases.push_back({"drain", start + compute, end});
-  o.note = 2 * o.stall_cycles > end - start ? "memory-bound" : "compute-bound";
+  o.note = prefix + (2 * o.stall_cycles > end - start ? "memory-bound" : "compute-bound");
 }
 
 CODESIM_REGISTER_ACCELERATOR("nm_sparse", NmSparseModel);

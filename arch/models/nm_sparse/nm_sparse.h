@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,7 +86,7 @@ class NmSparseModel : public sim::Accelerator {
   template <class V, class A>
   void execute(const sim::OpTask& task, const WeightChoice& wc, const nm_sparse::GemmMap& mp);
   struct Chain {
-    int softmax = -1, sv = -1;
+    int scale = -1, softmax = -1, sv = -1;
   };
   Chain attention_chain(const ir::v1::Workload& w, const ir::v1::Op& op) const;
 
@@ -107,6 +108,7 @@ class NmSparseModel : public sim::Accelerator {
   };
   std::map<std::string, QkRows> softmax_pending_;
   std::map<std::string, std::vector<uint64_t>> sv_pending_;
+  std::set<std::string> scale_pending_;  // attention scales folded into the softmax unit
 
   sim::Counter& mac_ops_;
   sim::Counter& selector_ops_;
