@@ -880,7 +880,7 @@ void NmSparseModel::run_vector(const sim::OpTask& task) {
   const uint64_t end = std::max({start + compute, r_done, w_done});
   wait_cycles(end - start);
   o.stall_cycles = end - (start + compute);
-  o.phases.push_back({"compute", start, start + compute});
+  if (compute > 0) o.phases.push_back({"compute", start, start + compute});
   if (end > start + compute) o.phases.push_back({"drain", start + compute, end});
   o.note = prefix + (2 * o.stall_cycles > end - start ? "memory-bound" : "compute-bound");
 }

@@ -93,7 +93,9 @@ TEST_CASE("nm_sparse: N:M patterns, containment and compressed layout", "[unit]"
   CHECK(l.window_end(26) == 50);
   CHECK(l.metadata_bits(0, 26, nms::IndexFormat::kIndices) == 26 * 2);
   CHECK(l.metadata_bits(0, 26, nms::IndexFormat::kBitmap) == 50);
-  CHECK(l.metadata_bits(0, 12, nms::IndexFormat::kBitmap) + l.metadata_bits(12, 26, nms::IndexFormat::kBitmap) == 50);
+  CHECK(l.metadata_bits(0, 12, nms::IndexFormat::kBitmap) +
+            l.metadata_bits(12, 26, nms::IndexFormat::kBitmap) ==
+        50);
   const nms::ColumnLayout d(50, {});
   CHECK(d.rows() == 50);
   CHECK(d.metadata_bits(0, 50, nms::IndexFormat::kIndices) == 0);
@@ -184,12 +186,12 @@ TEST_CASE("nm_sparse: dense-dense cycles equal a dense systolic array of the sam
 
 TEST_CASE("nm_sparse: compute-bound sparse-dense GEMMs follow the closed form, speedup M/N",
           "[sim]") {
-  const std::vector<std::pair<int, int>> patterns = {{0, 0}, {1, 4}, {2, 4}, {2, 8}, {4, 8},
-                                                     {1, 8}, {4, 16}};
+  const std::vector<std::pair<int, int>> patterns = {{0, 0}, {1, 4}, {2, 4}, {2, 8},
+                                                     {4, 8}, {1, 8}, {4, 16}};
   ir::Workload w;
   for (const auto& nm : patterns)
-    add_gemm(w, "g" + std::to_string(nm.first) + "_" + std::to_string(nm.second), 512, 64, 1024,
-             1, false, nm.first, nm.second);
+    add_gemm(w, "g" + std::to_string(nm.first) + "_" + std::to_string(nm.second), 512, 64, 1024, 1,
+             false, nm.first, nm.second);
   Models models;
   NmSparseParams p;
   p.rows = 8;
@@ -219,8 +221,7 @@ TEST_CASE("nm_sparse: compute-bound sparse-dense GEMMs follow the closed form, s
   CHECK(jobs.back().cycles == jobs[2].cycles);
 }
 
-TEST_CASE("nm_sparse: bandwidth-bound layers speed up by the compression ratio, not M/N",
-          "[sim]") {
+TEST_CASE("nm_sparse: bandwidth-bound layers speed up by the compression ratio, not M/N", "[sim]") {
   // 8 rows of activations against a 1024 x 256 weight on 8 B/cycle: the weight stream dominates.
   ir::Workload w;
   add_gemm(w, "dense", 8, 256, 1024);
@@ -265,8 +266,8 @@ TEST_CASE("nm_sparse: DRAM weight traffic equals the compressed weight size", "[
     int64_t k, nn;
     int64_t weight_kib;
   };
-  const std::vector<Case> cases = {{2, 4, false, 256, 96, 512}, {2, 4, true, 256, 96, 512},
-                                   {1, 8, false, 320, 64, 512}, {1, 8, true, 320, 64, 512},
+  const std::vector<Case> cases = {{2, 4, false, 256, 96, 512},  {2, 4, true, 256, 96, 512},
+                                   {1, 8, false, 320, 64, 512},  {1, 8, true, 320, 64, 512},
                                    {4, 16, false, 512, 48, 512}, {2, 4, false, 256, 96, 1},
                                    {0, 0, false, 200, 40, 1}};
   ir::Workload w;
@@ -291,8 +292,7 @@ TEST_CASE("nm_sparse: DRAM weight traffic equals the compressed weight size", "[
     const Case& c = cases[i];
     INFO("case " << i);
     const int64_t kept = c.n ? c.k / c.m * c.n * c.nn : c.k * c.nn;
-    const int64_t meta_bits =
-        !c.n ? 0 : c.bitmap ? c.k * c.nn : kept * nms::index_bits(c.m);
+    const int64_t meta_bits = !c.n ? 0 : c.bitmap ? c.k * c.nn : kept * nms::index_bits(c.m);
     CHECK(jobs[i].counters.at("dram_weight_bytes") == static_cast<uint64_t>(kept + meta_bits / 8));
     CHECK(jobs[i].counters.at("sram_weight_fills") == jobs[i].counters.at("dram_weight_bytes"));
   }
@@ -316,7 +316,8 @@ TEST_CASE("nm_sparse: int8 outputs are bit-exact against the reference executor"
   cmp::Array xa;
   xa.shape = {m, k};
   for (int64_t i = 0; i < m * k; ++i) xa.data.push_back(nd(rng));
-  const std::vector<std::pair<std::string, int64_t>> fcs = {{"fc_a", 40}, {"fc_b", 24}, {"fc_c", 16}};
+  const std::vector<std::pair<std::string, int64_t>> fcs = {
+      {"fc_a", 40}, {"fc_b", 24}, {"fc_c", 16}};
   for (const auto& [name, n] : fcs) {
     ir::Op* op = w.add_ops();
     op->set_name(name);
@@ -397,8 +398,8 @@ pipeline:
     int64_t differ = 0;
     for (int64_t i = 0; i < m * n; ++i) {
       const double scale = static_cast<double>(xt->quantization().scale(0)) *
-                           static_cast<double>(wt->quantization().scale(static_cast<int>(
-                               wt->quantization().scale_size() == 1 ? 0 : i % n)));
+                           static_cast<double>(wt->quantization().scale(
+                               static_cast<int>(wt->quantization().scale_size() == 1 ? 0 : i % n)));
       const float y = static_cast<float>(static_cast<double>(jobs[j].int_out[i]) * scale) +
                       bt->float_data(static_cast<int>(i % n));
       differ += y != ref[0].data[static_cast<size_t>(i)];
@@ -417,24 +418,26 @@ TEST_CASE("nm_sparse: cycle and fast fidelity agree on cycles, counters and outp
   add_gemm(w, "batched_act_b", 12, 10, 14, 3, true);
   add_gemm(w, "shared_w_batch2", 9, 12, 40, 2, false, 2, 4);
   std::vector<NmSparseParams> ps;
-  for (int mults : {1, 3})
-    for (bool overlap : {false, true})
-      for (int mem = 0; mem < 3; ++mem) {
-        NmSparseParams p;
-        p.rows = 4;
-        p.cols = 5;
-        p.mults_per_pe = mults;
-        p.fold_overlap = overlap;
-        if (mem == 1) {
-          p.dram_bandwidth = 3.5;
-          p.dram_latency = 7;
-          p.ifmap_sram_kib = p.weight_sram_kib = p.ofmap_sram_kib = 1;
-        } else if (mem == 2) {
-          p.dram_bandwidth = 16;
-          p.dram_latency = 20;
+  for (const char* operand : {"int8", "int16", "fp16"})
+    for (int mults : {1, 3})
+      for (bool overlap : {false, true})
+        for (int mem = 0; mem < 3; ++mem) {
+          NmSparseParams p;
+          p.operand = operand;
+          p.rows = 4;
+          p.cols = 5;
+          p.mults_per_pe = mults;
+          p.fold_overlap = overlap;
+          if (mem == 1) {
+            p.dram_bandwidth = 3.5;
+            p.dram_latency = 7;
+            p.ifmap_sram_kib = p.weight_sram_kib = p.ofmap_sram_kib = 1;
+          } else if (mem == 2) {
+            p.dram_bandwidth = 16;
+            p.dram_latency = 20;
+          }
+          ps.push_back(p);
         }
-        ps.push_back(p);
-      }
   Models models;
   std::vector<NmSparseModel*> fast, cyc;
   for (const auto& p : ps) {
@@ -455,6 +458,8 @@ TEST_CASE("nm_sparse: cycle and fast fidelity agree on cycles, counters and outp
     CHECK(jobs[i].outcome.stall_cycles == jobs[i + 1].outcome.stall_cycles);
     CHECK(jobs[i].counters == jobs[i + 1].counters);
     CHECK(jobs[i].int_out == jobs[i + 1].int_out);
+    CHECK(jobs[i].fp_out == jobs[i + 1].fp_out);
+    CHECK(jobs[i].int_out.size() + jobs[i].fp_out.size() > 0);
     CHECK(jobs[i].outcome.functional_mismatches == 0);
     CHECK(jobs[i + 1].outcome.functional_mismatches == 0);
     some_stall |= jobs[i].outcome.stall_cycles > 0;
@@ -589,8 +594,7 @@ TEST_CASE("nm_sparse: the attention matrix stays on chip and S·V starts on the 
   CHECK(fused < spilled);
 }
 
-TEST_CASE("nm_sparse: the STA config runs BERT-base with attention fused on chip",
-          "[sim]") {
+TEST_CASE("nm_sparse: the STA config runs BERT-base with attention fused on chip", "[sim]") {
   codesim::workloads::BertParams bp;
   bp.variant = "base";
   bp.seq_len = 128;
