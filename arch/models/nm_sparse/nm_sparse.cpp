@@ -885,6 +885,42 @@ void NmSparseModel::run_vector(const sim::OpTask& task) {
   o.note = prefix + (2 * o.stall_cycles > end - start ? "memory-bound" : "compute-bound");
 }
 
-CODESIM_REGISTER_ACCELERATOR("nm_sparse", NmSparseModel);
+namespace {
+
+// The pattern lists are text the schema cannot check: their problems are reported with the
+// schema's, all at once, at the key's place in the arch file (or on the command line for -p).
+void check_patterns(const NmSparseParams& p, const YAML::Node& node, const std::string& file,
+                    sim::Diagnostics& diags) {
+  const auto at = [&](const char* key) {
+    return node && node.IsMap() && node[key] ? node[key] : node;
+  };
+  std::vector<NmPattern> supported;
+  if (const std::string e = nm_sparse::parse_pattern_list(p.supported_nm, supported); !e.empty())
+    diags.error_at(file, at("supported_nm"), "accelerator.supported_nm", e,
+                   "a list of N:M patterns with 1 <= N < M, e.g. \"1:4,2:4,2:8\"");
+  std::vector<nm_sparse::NmRule> rules;
+  if (const std::string e = nm_sparse::parse_rules(p.nm_rules, rules); !e.empty())
+    diags.error_at(file, at("nm_rules"), "accelerator.nm_rules", e,
+                   "rules \"REGEX=N:M\" or \"REGEX=dense\" separated by ';', e.g. "
+                   "\"ffn\\\\..*=2:4; 4:8\"");
+}
+
+sim::AcceleratorEntry nm_sparse_entry() {
+  sim::AcceleratorEntry e = sim::make_accelerator_entry<NmSparseModel>("nm_sparse");
+  e.create = [](const YAML::Node& node, const std::string& file,
+                sim::Diagnostics& diags) -> std::unique_ptr<sim::Accelerator> {
+    const size_t before = diags.size();
+    const NmSparseParams p =
+        NmSparseParams::schema().parse(node, file, "accelerator", diags, {"model"});
+    check_patterns(p, node, file, diags);
+    if (diags.size() != before) return nullptr;
+    return std::make_unique<NmSparseModel>(sc_core::sc_module_name("nm_sparse"), p);
+  };
+  return e;
+}
+
+const bool registered = sim::Registry::instance().add_accelerator(nm_sparse_entry());
+
+}  // namespace
 
 }  // namespace codesim::arch

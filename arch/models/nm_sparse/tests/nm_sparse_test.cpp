@@ -14,6 +14,7 @@
 #include "compress/pipeline.h"
 #include "compress/reference/executor.h"
 #include "sim/core/diagnostics.h"
+#include "sim/core/registry.h"
 #include "sim/core/runner.h"
 #include "workloads/ir/ir.h"
 #include "workloads/zoo/zoo.h"
@@ -621,4 +622,26 @@ TEST_CASE("nm_sparse: the STA config runs BERT-base with attention fused on chip
   CHECK(r.total_area_um2 > 0);
   CHECK(r.total_energy_pj > 0);
   CHECK(sparse_cfg.accelerator["nm_rules"].as<std::string>() == "2:4");
+}
+
+TEST_CASE("nm_sparse: bad patterns and rules are reported with the schema's errors, located",
+          "[unit]") {
+  const YAML::Node n = YAML::Load(R"(model: nm_sparse
+mults_per_pe: 0
+supported_nm: "2:4, 4:3"
+nm_rules: "ffn=2:4; ([=1:4"
+operand: int4
+)");
+  codesim::sim::Diagnostics d;
+  const auto* e = codesim::sim::Registry::instance().accelerator("nm_sparse");
+  REQUIRE(e);
+  CHECK(e->create(n, "arch.yaml", d) == nullptr);
+  REQUIRE(d.size() == 4);
+  const std::string s = d.str();
+  CHECK(s.find("arch.yaml:2:15: error: accelerator.mults_per_pe") != std::string::npos);
+  CHECK(s.find("arch.yaml:3:15: error: accelerator.supported_nm: '4:3' needs 1 <= N < M") !=
+        std::string::npos);
+  CHECK(s.find("arch.yaml:4:11: error: accelerator.nm_rules: rule '([=1:4': invalid regex") !=
+        std::string::npos);
+  CHECK(s.find("accelerator.operand") != std::string::npos);
 }
