@@ -451,8 +451,12 @@ std::vector<Component> NmSparseModel::components() const {
     s.word_bits = word;
     return s;
   };
-  // Ports: a window of P·M/N activations per PE row (dense: P); weights one tile row per cycle.
-  c.push_back(sram("sram_ifmap", p_.ifmap_sram_kib, p_.rows * p_.mults_per_pe * bits, bits));
+  // Ports: every PE row reads the windows of its P slots each cycle, P·M/N activations for the
+  // widest window of the supported patterns (dense: P); weights one tile row per cycle.
+  int64_t window = 1;
+  for (const NmPattern& q : supported_) window = std::max<int64_t>(window, ceil_div(q.m, q.n));
+  c.push_back(
+      sram("sram_ifmap", p_.ifmap_sram_kib, p_.rows * p_.mults_per_pe * window * bits, bits));
   c.push_back(sram("sram_weight", p_.weight_sram_kib, p_.cols * p_.mults_per_pe * bits, 8));
   c.push_back(sram("sram_ofmap", p_.ofmap_sram_kib, p_.cols * 32, 32));
   c.push_back(sram("sram_attn", p_.attn_sram_kib, p_.softmax_lanes * bits, bits));
