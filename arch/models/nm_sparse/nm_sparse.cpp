@@ -695,7 +695,7 @@ void NmSparseModel::execute(const sim::OpTask& task, const WeightChoice& wc,
   const nm_sparse::MemTraffic& m = mem.traffic();
   dram_read_bytes_ += m.dram_read_bytes;
   dram_write_bytes_ += m.dram_write_bytes;
-  dram_weight_bytes_ += m.weight_dram_bytes;
+  if (wc.weight) dram_weight_bytes_ += m.weight_dram_bytes;  // not K or V of attention
   sram_ifmap_fills_ += m.ifmap_fills;
   sram_weight_fills_ += m.weight_fills;
   sram_ofmap_drains_ += m.ofmap_drains;
