@@ -26,24 +26,13 @@ using codesim::arch::NmSparseParams;
 using codesim::sim::Fidelity;
 using codesim::test::nm_sparse::add_gemm;
 using codesim::test::nm_sparse::add_tensor;
+using codesim::test::nm_sparse::ceil_div;
 using codesim::test::nm_sparse::Job;
+using codesim::test::nm_sparse::job;
 using codesim::test::nm_sparse::Models;
 using codesim::test::nm_sparse::scalesim_params;
 namespace nms = codesim::arch::nm_sparse;
 namespace ir = codesim::ir::v1;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-Job job(codesim::sim::Accelerator& m, const ir::Workload& w, int op, Fidelity f = Fidelity::kFast,
-        bool functional = false) {
-  Job j;
-  j.model = &m;
-  j.workload = &w;
-  j.op = op;
-  j.fidelity = f;
-  j.functional = functional;
-  return j;
-}
 
 // Without stalls: folds back to back (F each, the op's last cycle shared with the next), or
 // overlapped every max(T, R) cycles.

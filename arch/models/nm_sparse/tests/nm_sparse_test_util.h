@@ -124,6 +124,19 @@ class Models {
   std::vector<std::unique_ptr<arch::SystolicModel>> sys_;
 };
 
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+inline Job job(sim::Accelerator& m, const ir::v1::Workload& w, int op,
+               sim::Fidelity f = sim::Fidelity::kFast, bool functional = false) {
+  Job j;
+  j.model = &m;
+  j.workload = &w;
+  j.op = op;
+  j.fidelity = f;
+  j.functional = functional;
+  return j;
+}
+
 // The SCALE-Sim v3 setup: 32 × 32, one multiplier per PE, folds that fill and drain alone,
 // unlimited bandwidth.
 inline arch::NmSparseParams scalesim_params() {

@@ -22,23 +22,12 @@ using codesim::arch::NmSparseParams;
 using codesim::sim::Fidelity;
 using codesim::test::nm_sparse::add_gemm;
 using codesim::test::nm_sparse::add_tensor;
+using codesim::test::nm_sparse::ceil_div;
 using codesim::test::nm_sparse::Job;
+using codesim::test::nm_sparse::job;
 using codesim::test::nm_sparse::Models;
 namespace ir = codesim::ir::v1;
 namespace cmp = codesim::compress;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-Job job(codesim::sim::Accelerator& m, const ir::Workload& w, int op, Fidelity f = Fidelity::kFast,
-        bool functional = false) {
-  Job j;
-  j.model = &m;
-  j.workload = &w;
-  j.op = op;
-  j.fidelity = f;
-  j.functional = functional;
-  return j;
-}
 
 // Value slots of one reduction column of length k under n:m (a partial last group keeps
 // min(n, its size)).
