@@ -36,7 +36,13 @@ const sim::ParamSchema<NmSparseParams>& NmSparseParams::schema() {
     p.text("supported_nm", &P::supported_nm,
            "N:M patterns the selectors and index decoders support, e.g. \"2:4,1:4,2:8\"; dense "
            "mode is always available. Selector width = the largest M")
-        .def("1:4,2:4,1:8,2:8,4:8,4:16,8:16");
+        .def("1:4,2:4,1:8,2:8,4:8,4:16,8:16")
+        .check(
+            [](const std::string& v) {
+              std::vector<NmPattern> out;
+              return nm_sparse::parse_pattern_list(v, out);
+            },
+            "a list of N:M patterns with 1 <= N < M, e.g. \"1:4,2:4,2:8\"");
     p.choice("operand", &P::operand, {"int8", "int16", "fp16"},
              "operand type of the multipliers and of weights/activations in SRAM and DRAM")
         .def("int8");
@@ -95,7 +101,14 @@ const sim::ParamSchema<NmSparseParams>& NmSparseParams::schema() {
            "per-layer N:M for weights without a structure annotation (shape-only workloads): "
            "\"REGEX=N:M; REGEX=dense; N:M\", first whole-name match wins, a bare pattern "
            "matches every op; \"\" = dense")
-        .def("");
+        .def("")
+        .check(
+            [](const std::string& v) {
+              std::vector<nm_sparse::NmRule> out;
+              return nm_sparse::parse_rules(v, out);
+            },
+            "rules \"REGEX=N:M\" or \"REGEX=dense\" separated by ';', e.g. "
+            "\"ffn\\\\..*=2:4; 4:8\"");
     p.choice("index_format", &P::index_format, {"indices", "bitmap"},
              "metadata of weights sparsified by nm_rules: ceil(log2 M) bits per kept value, or "
              "M bits per group (annotated weights keep their own)")
@@ -889,42 +902,6 @@ void NmSparseModel::run_vector(const sim::OpTask& task) {
   o.note = prefix + (2 * o.stall_cycles > end - start ? "memory-bound" : "compute-bound");
 }
 
-namespace {
-
-// The pattern lists are text the schema cannot check: their problems are reported with the
-// schema's, all at once, at the key's place in the arch file (or on the command line for -p).
-void check_patterns(const NmSparseParams& p, const YAML::Node& node, const std::string& file,
-                    sim::Diagnostics& diags) {
-  const auto at = [&](const char* key) {
-    return node && node.IsMap() && node[key] ? node[key] : node;
-  };
-  std::vector<NmPattern> supported;
-  if (const std::string e = nm_sparse::parse_pattern_list(p.supported_nm, supported); !e.empty())
-    diags.error_at(file, at("supported_nm"), "accelerator.supported_nm", e,
-                   "a list of N:M patterns with 1 <= N < M, e.g. \"1:4,2:4,2:8\"");
-  std::vector<nm_sparse::NmRule> rules;
-  if (const std::string e = nm_sparse::parse_rules(p.nm_rules, rules); !e.empty())
-    diags.error_at(file, at("nm_rules"), "accelerator.nm_rules", e,
-                   "rules \"REGEX=N:M\" or \"REGEX=dense\" separated by ';', e.g. "
-                   "\"ffn\\\\..*=2:4; 4:8\"");
-}
-
-sim::AcceleratorEntry nm_sparse_entry() {
-  sim::AcceleratorEntry e = sim::make_accelerator_entry<NmSparseModel>("nm_sparse");
-  e.create = [](const YAML::Node& node, const std::string& file,
-                sim::Diagnostics& diags) -> std::unique_ptr<sim::Accelerator> {
-    const size_t before = diags.size();
-    const NmSparseParams p =
-        NmSparseParams::schema().parse(node, file, "accelerator", diags, {"model"});
-    check_patterns(p, node, file, diags);
-    if (diags.size() != before) return nullptr;
-    return std::make_unique<NmSparseModel>(sc_core::sc_module_name("nm_sparse"), p);
-  };
-  return e;
-}
-
-const bool registered = sim::Registry::instance().add_accelerator(nm_sparse_entry());
-
-}  // namespace
+CODESIM_REGISTER_ACCELERATOR("nm_sparse", NmSparseModel);
 
 }  // namespace codesim::arch
