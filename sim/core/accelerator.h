@@ -57,6 +57,9 @@ class Accelerator : public sc_core::sc_module {
   virtual double peak_macs_per_cycle() const = 0;
   // Every parameter with defaults filled in (for config.resolved.yaml).
   virtual YAML::Node resolved_params() const = 0;
+  // Called once with the whole workload before components() and the first run_op(), for models
+  // whose hardware is sized from the workload (NASA allocates PEs by the workload's op counts).
+  virtual void bind_workload(const codesim::ir::v1::Workload&) {}
 
   StatGroup& stats() { return stats_; }
   const StatGroup& stats() const { return stats_; }

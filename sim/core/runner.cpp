@@ -222,6 +222,7 @@ RunResult run_workload(const ArchConfig& arch, const ir::Workload& w, const RunO
   result.technology = tech.name();
   result.fidelity = fidelity_name(opt.fidelity);
   result.clock_mhz = acc->clock_mhz();
+  acc->bind_workload(w);
   result.peak_macs_per_cycle = acc->peak_macs_per_cycle();
   result.components = acc->components();
   // Every component must be priceable before anything is simulated.

@@ -96,7 +96,8 @@ Layer layer_of(const ir::v1::Workload& w, const ir::v1::Op& op) {
   l.r = c.kernel_h();
   l.s = c.kernel_w();
   l.stride = std::max<int64_t>(1, c.stride_h());
-  const int64_t dh = std::max<int64_t>(1, c.dilation_h()), dw = std::max<int64_t>(1, c.dilation_w());
+  const int64_t dh = std::max<int64_t>(1, c.dilation_h()),
+                dw = std::max<int64_t>(1, c.dilation_w());
   l.e = ir::conv_out_dim(c.h(), c.kernel_h(), c.stride_h(), c.pad_top(), c.pad_bottom(), dh);
   l.f = ir::conv_out_dim(c.w(), c.kernel_w(), c.stride_w(), c.pad_left(), c.pad_right(), dw);
   l.fc = l.h == 1 && l.w == 1 && l.e == 1 && l.f == 1;
@@ -105,9 +106,8 @@ Layer layer_of(const ir::v1::Workload& w, const ir::v1::Op& op) {
 
 std::string Tiling::str() const {
   std::ostringstream os;
-  os << "N0=" << n0 << " N3=" << n3 << " M0=" << m0 << " M1=" << m1 << " M2=" << m2
-     << " M3=" << m3 << " C0=" << c0 << " C1=" << c1 << " C2=" << c2 << " E1=" << e1
-     << " E3=" << e3;
+  os << "N0=" << n0 << " N3=" << n3 << " M0=" << m0 << " M1=" << m1 << " M2=" << m2 << " M3=" << m3
+     << " C0=" << c0 << " C1=" << c1 << " C2=" << c2 << " E1=" << e1 << " E3=" << e3;
   return os.str();
 }
 
@@ -143,9 +143,10 @@ Counts count(const Layer& l, const Tiling& t, Dataflow d, const ChunkHw& hw, int
       static_cast<double>(std::max<int64_t>(2 * t.c2 * t.c1 * l.r * (t.c0 * l.s - 1), 1)) * O;
   switch (d) {
     case Dataflow::kWs:
-      // The weight sits in the PE's operand register for its whole F x N0 sweep (one RF read per
-      // delivery); the ifmap window is not kept across the M0 filters, so it comes again.
-      k.rf_weight = k.noc_weight;
+      // The weight sits in the PE's operand register while the F output columns of its filter
+      // row stream past (one RF read per F uses, the F partial sums held in the psum RF); the
+      // ifmap window is not kept across the M0 filters, so it comes again for each.
+      k.rf_weight = static_cast<double>(t.n3 * t.e3 * t.e1 * t.n0) * W;
       k.noc_ifmap *= static_cast<double>(t.m0);
       break;
     case Dataflow::kOs:
@@ -176,11 +177,11 @@ Counts count(const Layer& l, const Tiling& t, Dataflow d, const ChunkHw& hw, int
                     &k.gb_ofmap_reads, &k.noc_ifmap, &k.noc_weight, &k.noc_ofmap, &k.rf_ifmap,
                     &k.rf_weight, &k.rf_ofmap, &k.spill})
     *v *= g;
-  const uint64_t steps = static_cast<uint64_t>(l.groups * l.n * t.m3 * t.m2 * t.m0 * t.c2 * t.c0 *
-                                               t.e3 * l.f * l.s);
+  const uint64_t steps =
+      static_cast<uint64_t>(l.groups * l.n * t.m3 * t.m2 * t.m0 * t.c2 * t.c0 * t.e3 * l.f * l.s);
   k.temporal_steps = steps;
-  k.cycles = static_cast<uint64_t>(
-      std::ceil(static_cast<double>(steps) / hw.ops_per_pe_cycle - 1e-9));
+  k.cycles =
+      static_cast<uint64_t>(std::ceil(static_cast<double>(steps) / hw.ops_per_pe_cycle - 1e-9));
   return k;
 }
 
@@ -189,11 +190,23 @@ double price(const Counts& c, const Layer& l, const ChunkHw& hw, const UnitCosts
   double e = static_cast<double>(l.macs()) * u.op;
   e += ((c.dram_ifmap + c.dram_weight + c.dram_ofmap + c.spill) * b) * u.dram_bit;
   e += c.gb_ifmap * b * u.gb_read_bit;
-  e += c.gb_ofmap_reads * pb * u.gb_read_bit + (c.gb_ofmap - c.gb_ofmap_reads) * pb * u.gb_write_bit;
+  e +=
+      c.gb_ofmap_reads * pb * u.gb_read_bit + (c.gb_ofmap - c.gb_ofmap_reads) * pb * u.gb_write_bit;
   e += (2 * (c.noc_ifmap + c.noc_weight) * b + c.noc_ofmap * pb) * u.noc_hop_bit;
   e += c.rf_ifmap * b * u.rf_ifmap_bit + c.rf_weight * b * u.rf_weight_bit;
   e += 0.5 * c.rf_ofmap * pb * (u.rf_psum_read_bit + u.rf_psum_write_bit);
   return e;
+}
+
+RfNeed rf_need(const Layer& l, int64_t m0, int64_t c0, Dataflow d) {
+  RfNeed n;
+  n.weight = m0 * c0 * l.s;
+  // WS holds the partial sums of the F output columns of one filter row and only the S-word
+  // window of one channel's ifmap row (the window is not reused across channels or filters);
+  // the others hold the C0 x S window and the M0 filters' partial sums of one output column.
+  n.ifmap = d == Dataflow::kWs ? l.s : c0 * l.s;
+  n.psum = d == Dataflow::kWs ? l.f : m0;
+  return n;
 }
 
 namespace {
@@ -203,15 +216,12 @@ template <class Fn>
 void for_each_tiling(const Layer& l, Dataflow d, const ChunkHw& hw, Fn fn) {
   const std::vector<int64_t> dm = divisors(l.m), dc = divisors(l.c), de = divisors(l.e),
                              dn = divisors(l.n);
-  // WS keeps only the S-word window of the ifmap in the PE (it is not reused across filters).
-  const int64_t ifmap_need_per_c0 = l.s;
   Tiling t;
   for (int64_t m0 : dm) {
-    if (m0 > hw.psum_rf_words) break;
+    if (rf_need(l, m0, 1, d).psum > hw.psum_rf_words) break;
     for (int64_t c0 : dc) {
-      if (d != Dataflow::kWs && c0 * ifmap_need_per_c0 > hw.ifmap_rf_words) break;
-      if (d == Dataflow::kWs && ifmap_need_per_c0 > hw.ifmap_rf_words) break;
-      if (m0 * c0 * l.s > hw.weight_rf_words) break;
+      const RfNeed need = rf_need(l, m0, c0, d);
+      if (need.ifmap > hw.ifmap_rf_words || need.weight > hw.weight_rf_words) break;
       for (int64_t e1 : de) {
         if (!l.fc && e1 == 1 && l.e > 1) continue;
         if (e1 * l.r > hw.pes) break;
@@ -271,8 +281,8 @@ Mapping map_layer(const Layer& l, Dataflow d, const ChunkHw& hw, int64_t gb_bits
       const Counts c = count(l, t, d, hw, gb_bits);
       const double e = price(c, l, hw, u);
       const double lat = static_cast<double>(c.cycles);
-      const double score = obj == Objective::kEdp ? e * lat
-                                                  : (e - emin) / emax + (lat - lmin) / lmax;
+      const double score =
+          obj == Objective::kEdp ? e * lat : (e - emin) / emax + (lat - lmin) / lmax;
       if (score < best_score) {
         best_score = score;
         best.valid = true;

@@ -41,17 +41,17 @@ Layer layer_of(const ir::v1::Workload& w, const ir::v1::Op& op);
 struct ChunkHw {
   int64_t pes = 0;
   int64_t ifmap_rf_words = 0, weight_rf_words = 0, psum_rf_words = 0;
-  int op_bits = 8;       // activation and weight words
-  int psum_bits = 32;    // partial sums
+  int op_bits = 8;              // activation and weight words
+  int psum_bits = 32;           // partial sums
   double ops_per_pe_cycle = 1;  // datapath_bits / op_bits with a packed operand stream
 };
 
 // Energy (pJ) per bit moved at each level and per op of the chunk's unit, from the tech table.
 struct UnitCosts {
-  double op = 0;             // one MAC / shift+accumulate / subtract+accumulate
+  double op = 0;  // one MAC / shift+accumulate / subtract+accumulate
   double dram_bit = 0;
   double gb_read_bit = 0, gb_write_bit = 0;
-  double noc_hop_bit = 0;    // a multicast (ifmap, weight) takes 2 hops, a psum forward 1
+  double noc_hop_bit = 0;  // a multicast (ifmap, weight) takes 2 hops, a psum forward 1
   double rf_ifmap_bit = 0, rf_weight_bit = 0, rf_psum_read_bit = 0, rf_psum_write_bit = 0;
 };
 
@@ -86,6 +86,12 @@ struct Mapping {
 };
 
 enum class Objective { kEdp, kShiftAddNas };
+
+// Register-file words a PE needs under dataflow d with M0 filters and C0 channels in its RF loop.
+struct RfNeed {
+  int64_t ifmap = 0, weight = 0, psum = 0;
+};
+RfNeed rf_need(const Layer& l, int64_t m0, int64_t c0, Dataflow d);
 
 // GB footprint in bits of a tiling (ShiftAddNAS: ifmap tile + ofmap tile; weights bypass it).
 double gb_footprint_bits(const Layer& l, const Tiling& t, const ChunkHw& hw);

@@ -41,12 +41,14 @@ const sim::ParamSchema<ShiftAddParams>& ShiftAddParams::schema() {
     p.integer("area_budget_mult_pes", &P::area_budget_mult_pes,
               "when > 0: the PE counts are allocated (NASA: N_chunk / ops_chunk equal for all "
               "chunks) in the area of this many multiply PEs with their RFs, priced by "
-              "cost_table; *_pes are then ignored")
+              "cost_table, by op_mix_* or, when those are all 0, by the workload's MACs per "
+              "chunk; *_pes are then ignored")
         .def(0)
         .range(0, 1 << 20)
         .unit("PEs");
     p.real("op_mix_mult", &P::op_mix_mult,
-           "ops of the multiply layers, for the area allocation (any unit, e.g. MMACs)")
+           "ops of the multiply layers, for the area allocation (any unit, e.g. MMACs); all "
+           "op_mix_* 0 = the workload's")
         .def(0.0)
         .range(0, 1e18);
     p.real("op_mix_shift", &P::op_mix_shift, "ops of the shift layers, for the area allocation")
@@ -160,11 +162,12 @@ ShiftAddModel::ShiftAddModel(const sc_core::sc_module_name& name, const Params& 
                                 "shift_pe_shifter", "shift")),
       shift_accs_(stats_.counter("shift_accs", "ops", "accumulations of shifted activations",
                                  "shift_pe_acc", "add")),
-      adder_subs_(stats_.counter("adder_subs", "ops", "subtractions x - w (abs folded into the "
+      adder_subs_(stats_.counter("adder_subs", "ops",
+                                 "subtractions x - w (abs folded into the "
                                  "accumulate's add/subtract select)",
                                  "adder_pe_sub", "add")),
-      adder_accs_(stats_.counter("adder_accs", "ops", "accumulations of -|x - w|",
-                                 "adder_pe_acc", "add")),
+      adder_accs_(
+          stats_.counter("adder_accs", "ops", "accumulations of -|x - w|", "adder_pe_acc", "add")),
       noc_multicast_bits_(stats_.counter(
           "noc_multicast_hop_bits", "bits",
           "ifmap and weight bits delivered to PEs, two register hops each (GB/DRAM to row bus, "
@@ -186,17 +189,17 @@ ShiftAddModel::ShiftAddModel(const sc_core::sc_module_name& name, const Params& 
   for (int c = 0; c < kChunks; ++c) {
     const std::string ch = shiftadd::chunk_name(static_cast<Chunk>(c));
     for (int r = 0; r < 3; ++r) {
-      sim::Counter* rd = &stats_.counter("rf_" + ch + "_" + kRfNames[r] + "_read_bits", "bits",
-                                         std::string(kRfNames[r]) + " RF reads in the " + ch +
-                                             " chunk",
-                                         ch + "_rf_" + kRfNames[r], "read");
+      sim::Counter* rd =
+          &stats_.counter("rf_" + ch + "_" + kRfNames[r] + "_read_bits", "bits",
+                          std::string(kRfNames[r]) + " RF reads in the " + ch + " chunk",
+                          ch + "_rf_" + kRfNames[r], "read");
       if (r == 0) rf_ifmap_reads_[c] = rd;
       if (r == 1) rf_weight_reads_[c] = rd;
       if (r == 2) rf_psum_reads_[c] = rd;
     }
-    rf_psum_writes_[c] = &stats_.counter("rf_" + ch + "_psum_write_bits", "bits",
-                                         "psum RF writes in the " + ch + " chunk",
-                                         ch + "_rf_psum", "write");
+    rf_psum_writes_[c] =
+        &stats_.counter("rf_" + ch + "_psum_write_bits", "bits",
+                        "psum RF writes in the " + ch + " chunk", ch + "_rf_psum", "write");
     busy_cycles_[c] = &stats_.counter("busy_cycles_" + ch, "cycles",
                                       "cycles the " + ch + " chunk computes (its pipeline stage)");
   }
@@ -204,6 +207,7 @@ ShiftAddModel::ShiftAddModel(const sc_core::sc_module_name& name, const Params& 
   // PE counts: given, or NASA's allocation N_k = lambda * ops_k under the area budget.
   pes_ = {p.mult_pes, p.shift_pes, p.adder_pes};
   for (int c = 0; c < kChunks; ++c) {
+    hw_[c].pes = pes_[c];
     hw_[c].op_bits = chunk_bits(static_cast<Chunk>(c));
     hw_[c].psum_bits = static_cast<int>(p.psum_bits);
     hw_[c].ifmap_rf_words = p.ifmap_rf_bytes * 8 / hw_[c].op_bits;
@@ -212,32 +216,13 @@ ShiftAddModel::ShiftAddModel(const sc_core::sc_module_name& name, const Params& 
     hw_[c].ops_per_pe_cycle =
         p.datapath_bits > 0 ? static_cast<double>(p.datapath_bits) / hw_[c].op_bits : 1.0;
   }
-  const auto pe_area = [this](Chunk c) {
-    double a = 0;
-    for (int part = 0; part < 2; ++part) {
-      const Component u = pe_component(c, part);
-      if (!u.name.empty()) a += cost_table_.area_um2(u);
-    }
-    for (int r = 0; r < 3; ++r) a += cost_table_.area_um2(rf_component(c, r));
-    return a;
-  };
-  if (p.area_budget_mult_pes > 0) {
-    const double budget = static_cast<double>(p.area_budget_mult_pes) * pe_area(Chunk::kMult);
-    const double mix[3] = {p.op_mix_mult, p.op_mix_shift, p.op_mix_adder};
-    double denom = 0;
-    for (int c = 0; c < kChunks; ++c) denom += mix[c] * pe_area(static_cast<Chunk>(c));
-    if (!(denom > 0))
-      throw sim::ConfigError(
-          "accelerator.area_budget_mult_pes needs op_mix_mult, op_mix_shift or op_mix_adder > 0");
-    for (int c = 0; c < kChunks; ++c)
-      pes_[c] = static_cast<int64_t>(std::floor(budget * mix[c] / denom));
-  }
+  if (p.area_budget_mult_pes > 0 && p.op_mix_mult + p.op_mix_shift + p.op_mix_adder > 0)
+    allocate({p.op_mix_mult, p.op_mix_shift, p.op_mix_adder});
   for (int c = 0; c < kChunks; ++c) {
-    hw_[c].pes = pes_[c];
     const Chunk ch = static_cast<Chunk>(c);
     shiftadd::UnitCosts& u = costs_[c];
     const Component a = pe_component(ch, 0), b = pe_component(ch, 1);
-    u.op = cost_table_.energy_pj(a, ch == Chunk::kMult ? "mac"
+    u.op = cost_table_.energy_pj(a, ch == Chunk::kMult    ? "mac"
                                     : ch == Chunk::kShift ? "shift"
                                                           : "add") +
            (b.name.empty() ? 0.0 : cost_table_.energy_pj(b, "add"));
@@ -283,8 +268,8 @@ ShiftAddModel::ShiftAddModel(const sc_core::sc_module_name& name, const Params& 
     const std::string ch = shiftadd::chunk_name(static_cast<Chunk>(c));
     stats_.formula("pes_" + ch, "PEs", "PEs of the " + ch + " chunk",
                    [this, c] { return static_cast<double>(pes_[c]); });
-    stats_.formula("dataflow_" + ch, "code", "dataflow the " + ch +
-                       " chunk ran: 0 rs, 1 is, 2 ws, 3 os (see the op notes)",
+    stats_.formula("dataflow_" + ch, "code",
+                   "dataflow the " + ch + " chunk ran: 0 rs, 1 is, 2 ws, 3 os (see the op notes)",
                    [this, c] { return static_cast<double>(static_cast<int>(chosen_[c])); });
   }
 }
@@ -298,6 +283,41 @@ int ShiftAddModel::chunk_bits(Chunk c) const {
     default:
       return static_cast<int>(p_.mult_bits);
   }
+}
+
+double ShiftAddModel::pe_area_um2(Chunk c) const {
+  double a = 0;
+  for (int part = 0; part < 2; ++part) {
+    const Component u = pe_component(c, part);
+    if (!u.name.empty()) a += cost_table_.area_um2(u);
+  }
+  for (int r = 0; r < 3; ++r) a += cost_table_.area_um2(rf_component(c, r));
+  return a;
+}
+
+// NASA: N_k / ops_k is the same for every chunk and sum_k N_k * area_k = the budget, so
+// N_k = budget * ops_k / sum_j ops_j * area_j. A chunk with ops gets at least one PE.
+void ShiftAddModel::allocate(const std::array<double, kChunks>& ops) {
+  const double budget = static_cast<double>(p_.area_budget_mult_pes) * pe_area_um2(Chunk::kMult);
+  double denom = 0;
+  for (int c = 0; c < kChunks; ++c) denom += ops[c] * pe_area_um2(static_cast<Chunk>(c));
+  for (int c = 0; c < kChunks; ++c) {
+    pes_[c] = denom > 0 ? static_cast<int64_t>(std::floor(budget * ops[c] / denom)) : 0;
+    if (ops[c] > 0) pes_[c] = std::max<int64_t>(pes_[c], 1);
+  }
+  op_mix_ = ops;
+  for (int c = 0; c < kChunks; ++c) hw_[c].pes = pes_[c];
+}
+
+void ShiftAddModel::bind_workload(const ir::v1::Workload& w) {
+  if (p_.area_budget_mult_pes <= 0 || p_.op_mix_mult + p_.op_mix_shift + p_.op_mix_adder > 0)
+    return;
+  std::array<double, kChunks> ops{};
+  for (const auto& op : w.ops())
+    if (supports(op) && shiftadd::mappable(w, op))
+      ops[static_cast<int>(shiftadd::chunk_of(w, op))] +=
+          static_cast<double>(shiftadd::layer_of(w, op).macs());
+  allocate(ops);
 }
 
 // part 0: the op unit (MAC, shifter, subtractor); part 1: the accumulating adder of shift and
@@ -377,9 +397,14 @@ double ShiftAddModel::peak_macs_per_cycle() const {
 
 YAML::Node ShiftAddModel::resolved_params() const {
   YAML::Node n = Params::schema().dump(p_);
-  n["allocated_pes"]["mult"] = pes_[0];
-  n["allocated_pes"]["shift"] = pes_[1];
-  n["allocated_pes"]["adder"] = pes_[2];
+  for (int c = 0; c < kChunks; ++c) {
+    const Chunk ch = static_cast<Chunk>(c);
+    n["allocated_pes"][shiftadd::chunk_name(ch)] = pes_[c];
+    if (p_.area_budget_mult_pes > 0) n["allocation_op_mix"][shiftadd::chunk_name(ch)] = op_mix_[c];
+    // What the auto-mapper picked (or the fixed choice); "-" for a chunk no op ran on.
+    n["chosen_dataflow"][shiftadd::chunk_name(ch)] =
+        used_[c] ? shiftadd::dataflow_name(chosen_[c]) : "-";
+  }
   return n;
 }
 
@@ -397,7 +422,7 @@ void ShiftAddModel::plan(const ir::v1::Workload& w) {
   const shiftadd::Objective obj = p_.mapper_objective == "shiftaddnas"
                                       ? shiftadd::Objective::kShiftAddNas
                                       : shiftadd::Objective::kEdp;
-  std::array<bool, kChunks> used{};
+  std::array<bool, kChunks>& used = used_;
   for (const auto& op : w.ops()) {
     if (!supports(op) || !shiftadd::mappable(w, op)) continue;
     Planned pl;
@@ -407,11 +432,11 @@ void ShiftAddModel::plan(const ir::v1::Workload& w) {
     used[c] = true;
     for (int d = 0; d < kDataflows; ++d) {
       Dataflow df;
-      if (dataflow_param_[c] != "auto" && (!shiftadd::parse_dataflow(dataflow_param_[c], df) ||
-                                           static_cast<int>(df) != d))
+      if (dataflow_param_[c] != "auto" &&
+          (!shiftadd::parse_dataflow(dataflow_param_[c], df) || static_cast<int>(df) != d))
         continue;
-      pl.by_dataflow[d] = shiftadd::map_layer(pl.layer, static_cast<Dataflow>(d), hw_[c],
-                                              gb_bits(), costs_[c], obj);
+      pl.by_dataflow[d] = shiftadd::map_layer(pl.layer, static_cast<Dataflow>(d), hw_[c], gb_bits(),
+                                              costs_[c], obj);
     }
     plan_[op.name()] = pl;
   }
@@ -433,7 +458,8 @@ void ShiftAddModel::plan(const ir::v1::Workload& w) {
         double e = 0, l = 0;
         bool ok = true;
         for (const auto& kv : plan_) {
-          const shiftadd::Mapping& m = kv.second.by_dataflow[pick[static_cast<int>(kv.second.chunk)]];
+          const shiftadd::Mapping& m =
+              kv.second.by_dataflow[pick[static_cast<int>(kv.second.chunk)]];
           if (!m.valid) {
             ok = ok && pes_[static_cast<int>(kv.second.chunk)] == 0;
             continue;
@@ -461,8 +487,7 @@ void ShiftAddModel::run_op(const sim::OpTask& task) {
   const Planned& pl = it->second;
   const int c = static_cast<int>(pl.chunk);
   if (pes_[c] == 0) {
-    o.note = std::string("the ") + shiftadd::chunk_name(pl.chunk) +
-             " chunk has no PEs; op not run";
+    o.note = std::string("the ") + shiftadd::chunk_name(pl.chunk) + " chunk has no PEs; op not run";
     return;
   }
   const shiftadd::Mapping& m = pl.by_dataflow[static_cast<int>(chosen_[c])];
@@ -473,7 +498,8 @@ void ShiftAddModel::run_op(const sim::OpTask& task) {
   execute(task, pl, m);
 }
 
-void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl, const shiftadd::Mapping& m) {
+void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl,
+                            const shiftadd::Mapping& m) {
   const shiftadd::Layer& L = pl.layer;
   const shiftadd::Tiling& t = m.tiling;
   const shiftadd::Counts& k = m.counts;
@@ -551,8 +577,7 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl, const sh
       const bool data = wt && wt->float_data_size() == nw &&
                         wt->structure().kind_case() == ir::v1::Structure::kPow2;
       const int pmin = data ? wt->structure().pow2().min_exponent() : 0;
-      const int range = data ? wt->structure().pow2().max_exponent() - pmin
-                             : (1 << (b - 1)) - 2;
+      const int range = data ? wt->structure().pow2().max_exponent() - pmin : (1 << (b - 1)) - 2;
       for (int64_t i = 0; i < nw; ++i) {
         if (data) {
           const float v = wt->float_data(static_cast<int>(i));
@@ -669,17 +694,16 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl, const sh
                           }
                         }
             if (cycle_fidelity) {
-              const uint64_t now = op_start + static_cast<uint64_t>(std::ceil(
-                                                  static_cast<double>(steps) /
-                                                      hw.ops_per_pe_cycle -
-                                                  1e-9));
+              const uint64_t now =
+                  op_start + static_cast<uint64_t>(std::ceil(
+                                 static_cast<double>(steps) / hw.ops_per_pe_cycle - 1e-9));
               if (now > cycle()) wait_cycles(now - cycle());
             }
           }
   }
   if (!cycle_fidelity) steps = k.temporal_steps;
-  const uint64_t compute = static_cast<uint64_t>(
-      std::ceil(static_cast<double>(steps) / hw.ops_per_pe_cycle - 1e-9));
+  const uint64_t compute =
+      static_cast<uint64_t>(std::ceil(static_cast<double>(steps) / hw.ops_per_pe_cycle - 1e-9));
   uint64_t total = compute;
   sim::OpOutcome& o = task.outcome;
   if (p_.dram_bandwidth > 0) {
@@ -695,7 +719,8 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl, const sh
   pe_steps_ += steps;
   busy_[c] += total;
   *busy_cycles_[c] += total;
-  o.phases.push_back(sim::Phase{std::string(shiftadd::chunk_name(chunk)) + " chunk", op_start, end});
+  o.phases.push_back(
+      sim::Phase{std::string(shiftadd::chunk_name(chunk)) + " chunk", op_start, end});
 
   std::ostringstream note;
   note << shiftadd::chunk_name(chunk) << " chunk, " << shiftadd::dataflow_name(m.dataflow) << ", "

@@ -63,6 +63,8 @@ class ShiftAddModel : public sim::Accelerator {
   std::vector<Component> components() const override;
   double peak_macs_per_cycle() const override;
   YAML::Node resolved_params() const override;
+  // With an area budget and no op_mix_* given: allocates the PEs by the workload's MACs per chunk.
+  void bind_workload(const ir::v1::Workload& w) override;
 
   const Params& params() const { return p_; }
   int64_t pes(shiftadd::Chunk c) const { return pes_[static_cast<int>(c)]; }
@@ -92,6 +94,9 @@ class ShiftAddModel : public sim::Accelerator {
   Component pe_component(shiftadd::Chunk c, int part) const;
   Component rf_component(shiftadd::Chunk c, int which) const;
   int chunk_bits(shiftadd::Chunk c) const;
+  // One PE of chunk c with its three RFs, priced by cost_table.
+  double pe_area_um2(shiftadd::Chunk c) const;
+  void allocate(const std::array<double, shiftadd::kChunks>& ops);
   void execute(const sim::OpTask& task, const Planned& pl, const shiftadd::Mapping& m);
 
   Params p_;
@@ -101,6 +106,8 @@ class ShiftAddModel : public sim::Accelerator {
   std::array<shiftadd::UnitCosts, shiftadd::kChunks> costs_{};
   std::array<std::string, shiftadd::kChunks> dataflow_param_;
   std::array<shiftadd::Dataflow, shiftadd::kChunks> chosen_{};
+  std::array<bool, shiftadd::kChunks> used_{};
+  std::array<double, shiftadd::kChunks> op_mix_{};
   bool planned_ = false;
   std::map<std::string, Planned> plan_;
   std::vector<int64_t> out_;
