@@ -96,6 +96,10 @@ const std::vector<ZooEntry>& zoo_models() {
                                  build_resnet50),
       make_entry<MobileNetV2Params>("mobilenetv2", "torchvision MobileNetV2, batch norm folded",
                                     build_mobilenetv2),
+      make_entry<FbnetCifarParams>(
+          "fbnet_cifar",
+          "NASA's FBNet-style CIFAR supernet, one (expansion, kernel) or skip per searchable layer",
+          build_fbnet_cifar),
       mlp_entry(),
       make_entry<LstmParams>("lstm",
                              "stacked LSTM with a classifier; presets for the UCF11 and YouTube "

@@ -67,6 +67,20 @@ struct MobileNetV2Params {
 };
 ir::v1::Workload build_mobilenetv2(const MobileNetV2Params& p);
 
+// NASA's FBNet-style CIFAR supernet (Shi et al., ICCAD 2022) with one candidate block chosen per
+// searchable layer; see fbnet_cifar.cpp.
+struct FbnetCifarParams {
+  int64_t expansion = 0;
+  int64_t kernel = 0;
+  std::string blocks;
+  int64_t image = 0;
+  int64_t classes = 0;
+  int64_t batch = 0;
+  static const sim::ParamSchema<FbnetCifarParams>& schema();
+  std::vector<ParamProblem> problems() const;
+};
+ir::v1::Workload build_fbnet_cifar(const FbnetCifarParams& p);
+
 // Multi-layer perceptron: a linear layer (with bias) between consecutive sizes, the activation
 // between layers.
 struct MlpParams {
