@@ -264,6 +264,17 @@ ShiftAddModel::ShiftAddModel(const sc_core::sc_module_name& name, const Params& 
     for (uint64_t b : busy_) s += b;
     return static_cast<double>(s);
   });
+  // The report prices leakage over every op's cycles, i.e. over the latency; with the chunks
+  // pipelined an inference leaks for one beat, so this lets a reader re-price it.
+  stats_.formula("leakage_mw", "mW",
+                 "leakage power of all components, priced by cost_table (the report's energy "
+                 "includes it over the latency; pipelined, an inference leaks over one beat)",
+                 [this] {
+                   double mw = 0;
+                   for (const Component& c : components())
+                     mw += cost_table_.leakage_mw(c) * static_cast<double>(c.count);
+                   return mw;
+                 });
   for (int c = 0; c < kChunks; ++c) {
     const std::string ch = shiftadd::chunk_name(static_cast<Chunk>(c));
     stats_.formula("pes_" + ch, "PEs", "PEs of the " + ch + " chunk",

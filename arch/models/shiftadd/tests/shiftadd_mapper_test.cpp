@@ -1,0 +1,300 @@
+// The mapper and the chunk-level rules: every mapping it returns is valid for its dataflow and the
+// least-EDP one among all valid tilings (checked by exhaustive enumeration); the auto-mapper's
+// dataflow combination has the least network EDP of the 64; PEs follow NASA's area allocation;
+// the layer pipeline's beat is the busiest chunk; bad parameters are located errors.
+
+#include <catch2/catch.hpp>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "arch/models/shiftadd/mapper.h"
+#include "arch/models/shiftadd/tests/shiftadd_harness.h"
+#include "arch/models/shiftadd/tests/shiftaddnas_oracle.h"
+#include "arch/tech/tech.h"
+#include "sim/core/runner.h"
+#include "tests/test_util.h"
+
+namespace {
+
+using codesim::arch::ShiftAddModel;
+using codesim::arch::ShiftAddParams;
+using codesim::test::shiftadd::Builder;
+using codesim::test::shiftadd::Conv;
+using codesim::test::shiftadd::Job;
+using codesim::test::shiftadd::Kind;
+using codesim::test::shiftadd::Models;
+using codesim::test::shiftadd::params;
+namespace sa = codesim::arch::shiftadd;
+
+sa::Layer conv_layer(int64_t n, int64_t hw, int64_t c, int64_t m, int64_t k, int64_t stride,
+                     int64_t pad) {
+  sa::Layer l;
+  l.n = n, l.h = l.w = hw, l.c = c, l.m = m, l.r = l.s = k, l.stride = stride;
+  l.e = l.f = (hw + 2 * pad - k) / stride + 1;
+  return l;
+}
+
+// The constraints restated from the dataflow definitions in README.md.
+bool valid(const sa::Layer& l, const sa::Tiling& t, sa::Dataflow d, const sa::ChunkHw& hw,
+           int64_t gb_bits) {
+  const bool ws = d == sa::Dataflow::kWs;
+  if ((ws ? l.s : t.c0 * l.s) > hw.ifmap_rf_words) return false;
+  if ((ws ? l.f : t.m0) > hw.psum_rf_words) return false;
+  if (t.m0 * t.c0 * l.s > hw.weight_rf_words) return false;
+  if (t.m1 * t.c1 * t.e1 * l.r > hw.pes) return false;
+  if (!l.fc && l.e > 1 && t.e1 == 1) return false;
+  const double in = static_cast<double>(t.n0 * t.c1 * t.c0 * ((t.e1 - 1) * l.stride + l.r) *
+                                        ((l.f - 1) * l.stride + l.s));
+  const double out = static_cast<double>(t.n0 * t.m2 * t.m1 * t.m0 * t.e1 * l.f);
+  return in * hw.op_bits + out * hw.psum_bits <= static_cast<double>(gb_bits);
+}
+
+sa::UnitCosts costs() {
+  sa::UnitCosts u;
+  u.op = 0.3, u.dram_bit = 20, u.gb_read_bit = 0.6, u.gb_write_bit = 0.7, u.noc_hop_bit = 0.03;
+  u.rf_ifmap_bit = 0.01, u.rf_weight_bit = 0.04, u.rf_psum_read_bit = 0.02;
+  u.rf_psum_write_bit = 0.02;
+  return u;
+}
+
+}  // namespace
+
+TEST_CASE("the mapper returns a valid tiling of least EDP for every dataflow", "[unit]") {
+  const std::vector<sa::Layer> layers = {
+      conv_layer(1, 32, 3, 16, 3, 1, 1), conv_layer(1, 16, 96, 24, 1, 1, 0),
+      conv_layer(2, 9, 4, 6, 3, 2, 1),   conv_layer(1, 8, 64, 64, 3, 1, 1),
+      conv_layer(1, 12, 1, 1, 5, 1, 2),  conv_layer(1, 7, 32, 32, 7, 1, 3),
+  };
+  sa::Layer fc;
+  fc.n = 4, fc.m = 10, fc.c = 96, fc.fc = true;
+  std::vector<sa::Layer> all = layers;
+  all.push_back(fc);
+  struct Hw {
+    sa::ChunkHw hw;
+    int64_t gb_bits;
+  };
+  std::vector<Hw> hws;
+  sa::ChunkHw eyeriss;
+  eyeriss.pes = 168, eyeriss.ifmap_rf_words = 24, eyeriss.weight_rf_words = 448;
+  eyeriss.psum_rf_words = 24, eyeriss.op_bits = 8, eyeriss.psum_bits = 24;
+  hws.push_back({eyeriss, 131072 * 8});
+  sa::ChunkHw tiny = eyeriss;
+  tiny.pes = 6, tiny.ifmap_rf_words = 6, tiny.weight_rf_words = 18, tiny.psum_rf_words = 8;
+  hws.push_back({tiny, 4096 * 8});
+  int valid_mappings = 0, invalid = 0;
+  for (const auto& h : hws)
+    for (const sa::Layer& l : all)
+      for (int di = 0; di < sa::kDataflows; ++di) {
+        const auto d = static_cast<sa::Dataflow>(di);
+        INFO("layer m=" << l.m << " c=" << l.c << " e=" << l.e << " r=" << l.r << " "
+                        << sa::dataflow_name(d) << " pes=" << h.hw.pes);
+        const sa::Mapping m = sa::map_layer(l, d, h.hw, h.gb_bits, costs(), sa::Objective::kEdp);
+        // Exhaustive: every factorization of N, M, C, E that the definitions allow.
+        double best = std::numeric_limits<double>::infinity();
+        bool any_fit = false, any = false;
+        namespace o = codesim::test::shiftaddnas;
+        for (const auto& nf : o::factorizations(l.n, 2))
+          for (const auto& mf : o::factorizations(l.m, 4))
+            for (const auto& cf : o::factorizations(l.c, 3))
+              for (const auto& ef : o::factorizations(l.e, 2)) {
+                sa::Tiling t;
+                t.n0 = nf[0], t.n3 = nf[1], t.m0 = mf[0], t.m1 = mf[1], t.m2 = mf[2], t.m3 = mf[3];
+                t.c0 = cf[0], t.c1 = cf[1], t.c2 = cf[2], t.e1 = ef[0], t.e3 = ef[1];
+                const bool fits = valid(l, t, d, h.hw, h.gb_bits);
+                // Tilings that only overflow the GB (every other constraint holds).
+                const bool spills =
+                    !fits && valid(l, t, d, h.hw, std::numeric_limits<int64_t>::max());
+                if (!fits && !spills) continue;
+                any = true;
+                if (fits && !any_fit) best = std::numeric_limits<double>::infinity();
+                any_fit = any_fit || fits;
+                if (any_fit && !fits) continue;
+                const sa::Counts c = sa::count(l, t, d, h.hw, h.gb_bits);
+                best =
+                    std::min(best, sa::price(c, l, h.hw, costs()) * static_cast<double>(c.cycles));
+              }
+        REQUIRE(m.valid == any);
+        if (!m.valid) {
+          ++invalid;
+          continue;
+        }
+        ++valid_mappings;
+        CHECK(m.fits_gb == any_fit);
+        const sa::Tiling& t = m.tiling;
+        CHECK(t.n0 * t.n3 == l.n);
+        CHECK(t.m0 * t.m1 * t.m2 * t.m3 == l.m);
+        CHECK(t.c0 * t.c1 * t.c2 == l.c);
+        CHECK(t.e1 * t.e3 == l.e);
+        CHECK(valid(l, t, d, h.hw, any_fit ? h.gb_bits : std::numeric_limits<int64_t>::max()));
+        CHECK(m.edp() == Approx(best).epsilon(1e-12));
+      }
+  // Both outcomes occur: WS cannot hold the 32 partial sums of a 32-wide output row in 24 words,
+  // the tiny RFs cannot hold a 7x7 kernel row.
+  CHECK(valid_mappings > 40);
+  CHECK(invalid > 0);
+}
+
+TEST_CASE("the auto-mapper picks the dataflow combination of least network EDP", "[sim]") {
+  Builder b;
+  for (Kind k : {Kind::kMult, Kind::kShift, Kind::kAdder}) {
+    const std::string p = k == Kind::kMult ? "mult." : k == Kind::kShift ? "shift." : "adder.";
+    Conv stem;
+    stem.h = stem.w = 16, stem.c = 3, stem.filters = 16, stem.kernel = 3, stem.pad = 1;
+    b.conv(p + "stem", stem, k);
+    Conv pw;
+    pw.h = pw.w = 8, pw.c = 32, pw.filters = 64, pw.kernel = 1;
+    b.conv(p + "pw", pw, k);
+    Conv dw;
+    dw.h = dw.w = 8, dw.c = dw.filters = 64, dw.kernel = 3, dw.pad = 1, dw.groups = 64;
+    b.conv(p + "dw", dw, k);
+    b.gemm(p + "fc", 1, 10, 256, k);
+  }
+  const auto& w = b.workload();
+  const codesim::arch::TechTable tech = codesim::arch::TechTable::load("generic45");
+  const std::vector<std::string> base = {"accelerator.shift_pes=120", "accelerator.adder_pes=100"};
+  Models models;
+  std::vector<ShiftAddModel*> ms;
+  std::vector<std::string> combos;
+  {
+    std::vector<std::string> o = base;
+    for (const char* c : {"mult", "shift", "adder"})
+      o.push_back(std::string("accelerator.dataflow_") + c + "=auto");
+    ms.push_back(&models.make(params("eyeriss_like.yaml", o)));
+    combos.push_back("auto");
+  }
+  const char* dfs[] = {"rs", "is", "ws", "os"};
+  for (const char* a : dfs)
+    for (const char* s : dfs)
+      for (const char* d : dfs) {
+        std::vector<std::string> o = base;
+        o.push_back(std::string("accelerator.dataflow_mult=") + a);
+        o.push_back(std::string("accelerator.dataflow_shift=") + s);
+        o.push_back(std::string("accelerator.dataflow_adder=") + d);
+        ms.push_back(&models.make(params("eyeriss_like.yaml", o)));
+        combos.push_back(std::string(a) + "/" + s + "/" + d);
+      }
+  std::vector<Job> jobs;
+  for (ShiftAddModel* m : ms)
+    for (int i = 0; i < w.ops_size(); ++i) {
+      Job j;
+      j.model = m, j.workload = &w, j.op = i;
+      jobs.push_back(j);
+    }
+  Models::run(jobs);
+  // EDP of every model from its counters priced by the table (not from the mapper's estimate).
+  std::vector<double> energy(ms.size()), cycles(ms.size());
+  std::vector<bool> complete(ms.size(), true);
+  for (const Job& j : jobs) {
+    const size_t mi = static_cast<size_t>(std::find(ms.begin(), ms.end(), j.model) - ms.begin());
+    if (j.cycles == 0) complete[mi] = false;  // some op has no valid tiling in this combination
+    std::vector<codesim::sim::CounterValue> cv;
+    for (const auto& k : j.model->stats().counters())
+      cv.push_back({k->name, k->unit, k->component, k->action, j.counters.at(k->name)});
+    for (const auto& kv : codesim::sim::price_counters(cv, j.model->components(), tech, j.cycles,
+                                                       j.model->clock_mhz()))
+      energy[mi] += kv.second;
+    cycles[mi] += static_cast<double>(j.cycles);
+  }
+  REQUIRE(complete[0]);
+  double best = std::numeric_limits<double>::infinity();
+  size_t arg = 0;
+  int feasible = 0;
+  for (size_t i = 1; i < ms.size(); ++i) {
+    if (!complete[i]) continue;
+    ++feasible;
+    if (energy[i] * cycles[i] < best) best = energy[i] * cycles[i], arg = i;
+  }
+  INFO("best fixed combination " << combos[arg]);
+  CHECK(feasible >= 8);
+  CHECK(energy[0] * cycles[0] == Approx(best).epsilon(1e-6));
+  // The report names the choice.
+  const YAML::Node chosen = ms[0]->resolved_params()["chosen_dataflow"];
+  CHECK(chosen["mult"].as<std::string>() + "/" + chosen["shift"].as<std::string>() + "/" +
+            chosen["adder"].as<std::string>() ==
+        combos[arg]);
+}
+
+TEST_CASE("PEs are allocated in proportion to each chunk's ops under the area budget", "[sim]") {
+  Builder b;
+  Conv c;
+  c.h = c.w = 8, c.c = 16, c.filters = 16, c.kernel = 3, c.pad = 1;  // 147 456 MACs each
+  b.conv("m0", c, Kind::kMult).conv("m1", c, Kind::kMult);
+  b.conv("s0", c, Kind::kShift);
+  b.conv("a0", c, Kind::kAdder).conv("a1", c, Kind::kAdder).conv("a2", c, Kind::kAdder);
+  Models models;
+  ShiftAddModel& given = models.make(params(
+      "nasa_hybrid.yaml",
+      {"accelerator.op_mix_mult=2", "accelerator.op_mix_shift=1", "accelerator.op_mix_adder=3"}));
+  ShiftAddModel& from_workload = models.make(params("nasa_hybrid.yaml"));
+  from_workload.bind_workload(b.workload());
+  ShiftAddModel& reference = models.make(params("eyeriss_like.yaml"));
+  const codesim::arch::TechTable tech = codesim::arch::TechTable::load("generic45");
+  // Area of the chunk's PEs with their RFs, from the component inventory.
+  const auto chunk_area = [&tech](const ShiftAddModel& m, const std::string& chunk) {
+    double a = 0;
+    for (const auto& comp : m.components())
+      if (comp.name.rfind(chunk + "_", 0) == 0)
+        a += tech.area_um2(comp) * static_cast<double>(comp.count);
+    return a;
+  };
+  const double budget = chunk_area(reference, "mult");  // 168 multiply PEs
+  for (ShiftAddModel* m : {&given, &from_workload}) {
+    const double ops[3] = {2, 1, 3};
+    const char* names[3] = {"mult", "shift", "adder"};
+    double used = 0, per_pe[3], denom = 0;
+    for (int k = 0; k < 3; ++k) {
+      const int64_t n = m->pes(static_cast<sa::Chunk>(k));
+      REQUIRE(n > 0);
+      per_pe[k] = chunk_area(*m, names[k]) / static_cast<double>(n);
+      used += chunk_area(*m, names[k]);
+      denom += ops[k] * per_pe[k];
+    }
+    CHECK(used <= budget * (1 + 1e-12));
+    for (int k = 0; k < 3; ++k) {
+      // N_k = floor(budget * ops_k / sum_j ops_j * area_j): equal PEs per op, less than one PE
+      // lost to rounding per chunk.
+      const double exact = budget * ops[k] / denom;
+      CHECK(static_cast<double>(m->pes(static_cast<sa::Chunk>(k))) <= exact + 1e-9);
+      CHECK(static_cast<double>(m->pes(static_cast<sa::Chunk>(k))) > exact - 1);
+    }
+    // Cheaper PEs: more of them fit in the area of 168 multiply PEs.
+    CHECK(m->pes(sa::Chunk::kMult) + m->pes(sa::Chunk::kShift) + m->pes(sa::Chunk::kAdder) > 168);
+  }
+}
+
+TEST_CASE("chunks are layer-pipelined: the beat is the busiest chunk, latency all of them",
+          "[sim]") {
+  Builder b;
+  Conv c;
+  c.h = c.w = 8, c.c = 16, c.filters = 32, c.kernel = 3, c.pad = 1;
+  b.conv("m0", c, Kind::kMult).conv("s0", c, Kind::kShift).conv("s1", c, Kind::kShift);
+  b.conv("a0", c, Kind::kAdder).gemm("a1", 1, 10, 512, Kind::kAdder);
+  const codesim::sim::RunResult r = codesim::sim::run_workload(
+      codesim::test::shiftadd::arch("nasa_hybrid.yaml"), b.workload(), codesim::sim::RunOptions{});
+  std::map<char, double> busy;
+  for (const auto& o : r.ops) {
+    REQUIRE(o.cycles > 0);
+    busy[o.name[0]] += static_cast<double>(o.cycles);
+  }
+  const double beat = std::max({busy['m'], busy['s'], busy['a']});
+  CHECK(r.derived.at("latency_cycles") == static_cast<double>(r.total_cycles));
+  CHECK(r.derived.at("pipeline_beat_cycles") == beat);
+  CHECK(r.derived.at("throughput_inferences_per_s") == Approx(250e6 / beat));
+  CHECK(beat < static_cast<double>(r.total_cycles));
+}
+
+TEST_CASE("bad shiftadd parameters are located errors with a fix", "[unit]") {
+  const std::string dir = codesim::test::temp_dir();
+  const std::string arch = codesim::test::write_file(dir, "arch.yaml",
+                                                     "accelerator:\n"
+                                                     "  model: shiftadd\n"
+                                                     "  dataflow_mult: xs\n"
+                                                     "  shift_bitz: 6\n");
+  const auto c = codesim::test::run_codesim("validate " + arch);
+  CHECK(c.status == 2);
+  CHECK_THAT(c.err,
+             Catch::Contains(arch + ":3:18: error: accelerator.dataflow_mult: 'xs' is not one"));
+  CHECK_THAT(c.err, Catch::Contains(arch + ":4:3: error: accelerator.shift_bitz: unknown key"));
+  CHECK_THAT(c.err, Catch::Contains("did you mean 'shift_bits'?"));
+}
