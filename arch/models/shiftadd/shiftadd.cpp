@@ -148,6 +148,15 @@ int64_t wrap(int64_t v, int bits) {
 
 uint64_t round_count(double v) { return v <= 0 ? 0 : static_cast<uint64_t>(std::llround(v)); }
 
+// The table's own error names the table; say which parameter gave it.
+TechTable load_cost_table(const std::string& name) {
+  try {
+    return TechTable::load(name);
+  } catch (const sim::ConfigError& e) {
+    throw sim::ConfigError(std::string("accelerator.cost_table: ") + e.what());
+  }
+}
+
 const char* kRfNames[3] = {"ifmap", "weight", "psum"};
 
 }  // namespace
@@ -155,7 +164,7 @@ const char* kRfNames[3] = {"ifmap", "weight", "psum"};
 ShiftAddModel::ShiftAddModel(const sc_core::sc_module_name& name, const Params& p)
     : sim::Accelerator(name, p.clock_mhz),
       p_(p),
-      cost_table_(TechTable::load(p.cost_table)),
+      cost_table_(load_cost_table(p.cost_table)),
       mult_macs_(stats_.counter("mult_macs", "ops", "multiply-accumulates (multiply chunk)",
                                 "mult_pe", "mac")),
       shift_ops_(stats_.counter("shift_ops", "ops", "shifts by a power-of-two weight",
@@ -338,7 +347,7 @@ Component ShiftAddModel::pe_component(Chunk c, int part) const {
   const int ci = static_cast<int>(c);
   u.count = pes_[ci];
   if (c == Chunk::kMult) {
-    if (part == 1) return Component{"", ComponentClass::kMac};
+    if (part == 1) return Component{};  // a MAC accumulates itself: no second part
     u.name = "mult_pe";
     u.klass = ComponentClass::kMac;
     u.bits = chunk_bits(c);

@@ -3,7 +3,9 @@
 // dataflow combination has the least network EDP of the 64; PEs follow NASA's area allocation;
 // the layer pipeline's beat is the busiest chunk; bad parameters are located errors.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <string>
@@ -297,4 +299,32 @@ TEST_CASE("bad shiftadd parameters are located errors with a fix", "[unit]") {
              Catch::Contains(arch + ":3:18: error: accelerator.dataflow_mult: 'xs' is not one"));
   CHECK_THAT(c.err, Catch::Contains(arch + ":4:3: error: accelerator.shift_bitz: unknown key"));
   CHECK_THAT(c.err, Catch::Contains("did you mean 'shift_bits'?"));
+}
+
+TEST_CASE("a DRAM port that cannot keep up stretches an op to its bytes / bandwidth", "[sim]") {
+  Builder b;
+  Conv pw;
+  pw.h = pw.w = 8, pw.c = 64, pw.filters = 64, pw.kernel = 1;
+  Conv c3;
+  c3.h = c3.w = 16, c3.c = 8, c3.filters = 16, c3.kernel = 3, c3.pad = 1;
+  b.conv("pw", pw, Kind::kMult).conv("c3", c3, Kind::kShift).gemm("fc", 1, 10, 256, Kind::kAdder);
+  const double bandwidth = 0.5;
+  const codesim::sim::RunResult r = codesim::sim::run_workload(
+      codesim::test::shiftadd::arch("eyeriss_like.yaml",
+                                    {"accelerator.shift_pes=168", "accelerator.adder_pes=168",
+                                     "accelerator.dram_bandwidth=" + std::to_string(bandwidth)}),
+      b.workload(), codesim::sim::RunOptions{});
+  int memory_bound = 0;
+  for (const auto& o : r.ops) {
+    INFO(o.name);
+    std::map<std::string, uint64_t> c;
+    for (const auto& v : o.counters) c[v.name] = v.value;
+    const uint64_t steps = c.at("pe_array_steps");
+    const auto mem = static_cast<uint64_t>(std::ceil(
+        static_cast<double>(c.at("dram_read_bytes") + c.at("dram_write_bytes")) / bandwidth));
+    CHECK(o.cycles == std::max(steps, mem));
+    CHECK(o.stall_cycles == (mem > steps ? mem - steps : 0));
+    memory_bound += mem > steps;
+  }
+  CHECK(memory_bound >= 2);  // the 1x1 conv and the classifier read more than they compute
 }

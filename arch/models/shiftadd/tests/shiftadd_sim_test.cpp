@@ -75,6 +75,25 @@ ShiftAddParams small_params(const std::string& dataflow, bool tiny) {
   return params("eyeriss_like.yaml", o);
 }
 
+// Every op of w on the small-op models (4 dataflows x 2 sizes), once per fidelity given, in one
+// simulation.
+std::vector<Job> run_small(Models& models, const codesim::ir::v1::Workload& w,
+                           std::vector<Fidelity> fidelities, bool functional) {
+  std::vector<Job> jobs;
+  for (const char* df : kDataflows)
+    for (bool tiny : {false, true}) {
+      ShiftAddModel& m = models.make(small_params(df, tiny));
+      for (int i = 0; i < w.ops_size(); ++i)
+        for (Fidelity f : fidelities) {
+          Job j;
+          j.model = &m, j.workload = &w, j.op = i, j.fidelity = f, j.functional = functional;
+          jobs.push_back(j);
+        }
+    }
+  Models::run(jobs);
+  return jobs;
+}
+
 double output_scale(const codesim::ir::v1::Workload& w, const codesim::ir::v1::Op& op) {
   const auto* x = codesim::ir::find_tensor(w, op.inputs(0));
   const auto* wt = codesim::ir::find_tensor(w, op.inputs(1));
@@ -93,18 +112,7 @@ TEST_CASE("functional multiply, shift and adder outputs equal the reference exec
   Builder b = small_ops(true);
   const auto& w = b.workload();
   Models models;
-  std::vector<Job> jobs;
-  for (const char* df : kDataflows)
-    for (bool tiny : {false, true}) {
-      ShiftAddModel& m = models.make(small_params(df, tiny));
-      for (int i = 0; i < w.ops_size(); ++i)
-        for (Fidelity f : {Fidelity::kCycle, Fidelity::kFast}) {
-          Job j;
-          j.model = &m, j.workload = &w, j.op = i, j.fidelity = f, j.functional = true;
-          jobs.push_back(j);
-        }
-    }
-  Models::run(jobs);
+  const std::vector<Job> jobs = run_small(models, w, {Fidelity::kCycle, Fidelity::kFast}, true);
 
   const codesim::compress::Executor ref(w, codesim::compress::Arithmetic::kInteger);
   REQUIRE(ref.integer_ops().size() == static_cast<size_t>(w.ops_size()));
@@ -136,18 +144,7 @@ TEST_CASE("cycle and fast fidelity report the same cycles and counters", "[sim]"
   Builder b = small_ops(false);
   const auto& w = b.workload();
   Models models;
-  std::vector<Job> jobs;
-  for (const char* df : kDataflows)
-    for (bool tiny : {false, true}) {
-      ShiftAddModel& m = models.make(small_params(df, tiny));
-      for (int i = 0; i < w.ops_size(); ++i)
-        for (Fidelity f : {Fidelity::kCycle, Fidelity::kFast}) {
-          Job j;
-          j.model = &m, j.workload = &w, j.op = i, j.fidelity = f;
-          jobs.push_back(j);
-        }
-    }
-  Models::run(jobs);
+  const std::vector<Job> jobs = run_small(models, w, {Fidelity::kCycle, Fidelity::kFast}, false);
   for (size_t i = 0; i < jobs.size(); i += 2) {
     INFO(w.ops(jobs[i].op).name() << " on " << jobs[i].model->name());
     CHECK(jobs[i].cycles == jobs[i + 1].cycles);
@@ -159,17 +156,7 @@ TEST_CASE("every MAC is done once and DRAM traffic follows the tiling", "[sim]")
   Builder b = small_ops(false);
   const auto& w = b.workload();
   Models models;
-  std::vector<Job> jobs;
-  for (const char* df : kDataflows)
-    for (bool tiny : {false, true}) {
-      ShiftAddModel& m = models.make(small_params(df, tiny));
-      for (int i = 0; i < w.ops_size(); ++i) {
-        Job j;
-        j.model = &m, j.workload = &w, j.op = i, j.fidelity = Fidelity::kCycle;
-        jobs.push_back(j);
-      }
-    }
-  Models::run(jobs);
+  const std::vector<Job> jobs = run_small(models, w, {Fidelity::kCycle}, false);
   int checked = 0;
   for (const Job& j : jobs) {
     const auto& op = w.ops(j.op);
