@@ -12,6 +12,10 @@
 //     The output is acc * s_x * s_w formed in double and rounded once to float32, plus the
 //     float32 bias. Weight scales may be per channel along the output axis (gemm: N, axis 1;
 //     conv2d: filters, axis 0).
+//   * Integer, multiplication-free: gemm and conv2d with such an activation whose weight is
+//     annotated structure.pow2 (exact power-of-two values: integer codes w * 2^-min_exponent,
+//     output acc * s_x * 2^min_exponent) or structure.adder (y = -sum |x - w| with w on the
+//     activation's grid; see kernels.h).
 //   * Float32: every other op and operand, including gemm/conv2d without both annotations. A
 //     weight with int_data and no float_data is dequantized, s_w * (q_w - z_w), in either mode.
 // Float32 GEMMs and convolutions (im2col) use Eigen with float32 accumulation; FFTs, softmax sums

@@ -5,9 +5,8 @@
 // op and for the accuracy after the pipeline, instead of an invented figure.
 //
 // The IR has no adder op kind: the op keeps its kind and its weight carries an AdderStructure
-// annotation, which simulators read as "this op runs on adders". The reference executor does not
-// give that annotation adder semantics, so the compressed workload cannot be scored until it
-// does and a retrained model is supplied.
+// annotation, which simulators read as "this op runs on adders" and the reference executor runs
+// as -sum |x - w|; scoring the network still needs a retrained model.
 
 #include "compress/transform.h"
 #include "workloads/ir/ir.h"
