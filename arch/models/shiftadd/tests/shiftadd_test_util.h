@@ -11,6 +11,9 @@
 #include "sim/core/runner.h"
 #include "tests/test_util.h"
 #include "workload.pb.h"
+#include "workloads/ir/ir.h"
+#include "workloads/zoo/builder.h"
+#include "workloads/zoo/cnn.h"
 
 namespace codesim::test::shiftadd {
 
@@ -24,128 +27,101 @@ inline int64_t conv_out(int64_t in, int64_t k, int64_t stride, int64_t pad) {
   return (in + 2 * pad - k) / stride + 1;
 }
 
-// Ops get their own tensors. With `data`, activations carry float data quantized per tensor
-// (dtype INT, `act_bits`, scale 2^-3, zero point 0); multiply weights carry int8 codes, shift
-// weights exact powers of two in [2^-6, 2^0] (and zeros), adder weights floats on the activation
-// grid and off it.
+// Ops built with the zoo's WorkloadBuilder (op `x` reads `x.weight`, `x.bias`, writes `x.out`),
+// each with its own input `x.in`, then made shift (pow2) or adder ops. With `data`, activations
+// carry float data quantized per tensor (dtype INT, `act_bits`, scale 2^-3, zero point 0);
+// multiply weights carry int8 codes, shift weights exact powers of two in [2^-6, 2^0] (and
+// zeros), adder weights floats on the activation grid and off it; biases are zero (the model
+// accumulates without them).
 class Builder {
  public:
   explicit Builder(bool data = false, int act_bits = 6, uint32_t seed = 7)
-      : data_(data), act_bits_(act_bits), rng_(seed) {
-    w_.set_name("shiftadd_test");
-  }
+      : b_("shiftadd_test"), data_(data), act_bits_(act_bits), rng_(seed) {}
 
   Builder& conv(const std::string& name, const Conv& s, Kind k) {
-    ir::v1::Op* op = w_.add_ops();
-    op->set_name(name);
-    auto* c = op->mutable_conv2d();
-    c->set_batch(s.batch);
-    c->set_h(s.h);
-    c->set_w(s.w);
-    c->set_c(s.c);
-    c->set_filters(s.filters);
-    c->set_kernel_h(s.kernel);
-    c->set_kernel_w(s.kernel);
-    c->set_stride_h(s.stride);
-    c->set_stride_w(s.stride);
-    c->set_pad_top(s.pad);
-    c->set_pad_bottom(s.pad);
-    c->set_pad_left(s.pad);
-    c->set_pad_right(s.pad);
-    c->set_groups(s.groups);
-    op->add_inputs(activation(name + ".x", {s.batch, s.c, s.h, s.w}));
-    op->add_inputs(weight(name + ".w", {s.filters, s.c / s.groups, s.kernel, s.kernel}, k));
-    op->add_outputs(
-        plain(name + ".y", {s.batch, s.filters, conv_out(s.h, s.kernel, s.stride, s.pad),
-                            conv_out(s.w, s.kernel, s.stride, s.pad)}));
+    const std::string x = b_.input(name + ".in", {s.batch, s.c, s.h, s.w});
+    workloads::conv_block(b_, name, x, s.filters, s.kernel, s.stride, s.pad, s.groups,
+                          ir::v1::ELTWISE_UNSPECIFIED);
+    kinds_.push_back({name, k});
     return *this;
   }
 
   Builder& gemm(const std::string& name, int64_t m, int64_t n, int64_t k, Kind kind) {
-    ir::v1::Op* op = w_.add_ops();
-    op->set_name(name);
-    auto* g = op->mutable_gemm();
-    g->set_batch(1);
-    g->set_m(m);
-    g->set_n(n);
-    g->set_k(k);
-    op->add_inputs(activation(name + ".a", {m, k}));
-    op->add_inputs(weight(name + ".b", {k, n}, kind));
-    op->add_outputs(plain(name + ".out", {m, n}));
+    b_.linear(name, b_.input(name + ".in", {m, k}), 1, m, n, k, false);
+    kinds_.push_back({name, kind});
     return *this;
   }
 
-  ir::v1::Workload& workload() { return w_; }
+  // The workload; no ops may be added afterwards.
+  const ir::v1::Workload& workload() {
+    if (done_) return w_;
+    done_ = true;
+    w_ = b_.finish();
+    for (const auto& [name, kind] : kinds_) {
+      activation(*ir::find_tensor(w_, name + ".in"));
+      weight(*ir::find_tensor(w_, name + ".weight"), kind);
+      if (ir::v1::Tensor* bias = ir::find_tensor(w_, name + ".bias"))
+        for (int64_t i = 0; i < elements(*bias) && data_; ++i) bias->add_float_data(0.0f);
+    }
+    return w_;
+  }
+
   static constexpr float kActScale = 0.125f;
   static constexpr int kPow2Min = -6;
 
  private:
-  ir::v1::Tensor* add(const std::string& name, const std::vector<int64_t>& shape) {
-    ir::v1::Tensor* t = w_.add_tensors();
-    t->set_name(name);
-    for (int64_t d : shape) t->add_shape(d);
-    t->set_dtype(ir::v1::FLOAT32);
-    t->set_bits(32);
-    return t;
-  }
   static int64_t elements(const ir::v1::Tensor& t) {
     int64_t n = 1;
     for (int64_t d : t.shape()) n *= d;
     return n;
   }
-  std::string plain(const std::string& name, const std::vector<int64_t>& shape) {
-    add(name, shape);
-    return name;
-  }
-  std::string activation(const std::string& name, const std::vector<int64_t>& shape) {
-    ir::v1::Tensor* t = add(name, shape);
-    if (!data_) return name;
-    t->set_dtype(ir::v1::INT);
-    t->set_bits(static_cast<uint32_t>(act_bits_));
-    t->mutable_quantization()->add_scale(kActScale);
-    t->mutable_quantization()->add_zero_point(0);
+  void activation(ir::v1::Tensor& t) {
+    if (!data_) return;
+    t.set_dtype(ir::v1::INT);
+    t.set_bits(static_cast<uint32_t>(act_bits_));
+    t.mutable_quantization()->add_scale(kActScale);
+    t.mutable_quantization()->add_zero_point(0);
     // Values a little beyond the code range, so that saturation is exercised too.
     const double hi = kActScale * static_cast<double>(int64_t{1} << (act_bits_ - 1)) * 1.1;
     std::uniform_real_distribution<double> d(-hi, hi);
-    for (int64_t i = 0; i < elements(*t); ++i) t->add_float_data(static_cast<float>(d(rng_)));
-    return name;
+    for (int64_t i = 0; i < elements(t); ++i) t.add_float_data(static_cast<float>(d(rng_)));
   }
-  std::string weight(const std::string& name, const std::vector<int64_t>& shape, Kind k) {
-    ir::v1::Tensor* t = add(name, shape);
-    t->set_is_weight(true);
+  void weight(ir::v1::Tensor& t, Kind k) {
     if (k == Kind::kShift) {
-      t->mutable_structure()->mutable_pow2()->set_min_exponent(kPow2Min);
-      t->mutable_structure()->mutable_pow2()->set_max_exponent(0);
+      t.mutable_structure()->mutable_pow2()->set_min_exponent(kPow2Min);
+      t.mutable_structure()->mutable_pow2()->set_max_exponent(0);
     }
-    if (k == Kind::kAdder) t->mutable_structure()->mutable_adder();
-    if (!data_) return name;
-    const int64_t n = elements(*t);
+    if (k == Kind::kAdder) t.mutable_structure()->mutable_adder();
+    if (!data_) return;
+    const int64_t n = elements(t);
     if (k == Kind::kMult) {
-      t->set_dtype(ir::v1::INT);
-      t->set_bits(8);
+      t.set_dtype(ir::v1::INT);
+      t.set_bits(8);
       std::uniform_int_distribution<int> d(-127, 127);
-      for (int64_t i = 0; i < n; ++i) t->add_int_data(d(rng_));
-      t->mutable_quantization()->add_scale(0.01f);
-      t->mutable_quantization()->add_zero_point(0);
-      for (int i = 0; i < t->int_data_size(); ++i)
-        t->add_float_data(0.01f * static_cast<float>(t->int_data(i)));
+      for (int64_t i = 0; i < n; ++i) t.add_int_data(d(rng_));
+      t.mutable_quantization()->add_scale(0.01f);
+      t.mutable_quantization()->add_zero_point(0);
+      for (int i = 0; i < t.int_data_size(); ++i)
+        t.add_float_data(0.01f * static_cast<float>(t.int_data(i)));
     } else if (k == Kind::kShift) {
       std::uniform_int_distribution<int> p(kPow2Min - 1, 0);
       std::bernoulli_distribution neg(0.5);
       for (int64_t i = 0; i < n; ++i) {
         const int e = p(rng_);
         const float v = e < kPow2Min ? 0.0f : std::ldexp(1.0f, e);
-        t->add_float_data(neg(rng_) ? -v : v);
+        t.add_float_data(neg(rng_) ? -v : v);
       }
     } else {
       const double hi = kActScale * static_cast<double>(int64_t{1} << (act_bits_ - 1)) * 1.2;
       std::uniform_real_distribution<double> d(-hi, hi);
-      for (int64_t i = 0; i < n; ++i) t->add_float_data(static_cast<float>(d(rng_)));
+      for (int64_t i = 0; i < n; ++i) t.add_float_data(static_cast<float>(d(rng_)));
     }
-    return name;
   }
 
+  workloads::WorkloadBuilder b_;
+  std::vector<std::pair<std::string, Kind>> kinds_;
   ir::v1::Workload w_;
+  bool done_ = false;
   bool data_;
   int act_bits_;
   std::mt19937 rng_;
