@@ -15,8 +15,6 @@
 #include "sim/core/runner.h"
 #include "workloads/data/fashion_mnist.h"
 #include "workloads/ir/ir.h"
-#include "workloads/onnx/onnx_import.h"
-#include "workloads/yaml/workload_yaml.h"
 
 namespace codesim::search {
 
@@ -49,7 +47,8 @@ std::string to_hex(const std::string& bytes) {
 std::string from_hex(const std::string& hex) {
   std::string out(hex.size() / 2, '\0');
   auto v = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(v(hex[2 * i]) * 16 + v(hex[2 * i + 1]));
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<char>(v(hex[2 * i]) * 16 + v(hex[2 * i + 1]));
   return out;
 }
 
@@ -121,29 +120,21 @@ compress::Array model_inputs(const ir::Workload& w, const workloads::ImageDatase
 }
 
 struct Compressed {
-  json figures;  // quality_loss, group_quality, accuracy, size
+  json figures;           // quality_loss, group_quality, accuracy, size
   ir::Workload workload;  // without weight values
 };
 
 class SimEvaluator : public Evaluator {
  public:
-  explicit SimEvaluator(Space& space) : space_(space), build_(build_identity()) {
-    const bool onnx = std::filesystem::path(space.workload).extension() == ".onnx";
-    if (onnx) {
-      workloads::OnnxImportOptions o;
-      o.batch = space.batch;
-      base_ = workloads::import_onnx(space.workload, o);
-    } else {
-      base_ = workloads::load_workload(space.workload);
-    }
-    std::vector<std::string> names;
-    for (const auto& op : base_.ops()) names.push_back(op.name());
-    bind_workload(space, names);
+  explicit SimEvaluator(const Space& space) : space_(space), build_(build_identity()) {
+    if (!space.base) throw std::invalid_argument("the space's workload is not loaded (load_space)");
+    base_ = *space.base;
     if (!space.compression_dims().empty()) {
       compress::TransformContext ctx;
       ctx.seed = space.seed;
       compress::ensure_all_values(base_, ctx);
-      const ir::Tensor* in = base_.inputs_size() ? ir::find_tensor(base_, base_.inputs(0)) : nullptr;
+      const ir::Tensor* in =
+          base_.inputs_size() ? ir::find_tensor(base_, base_.inputs(0)) : nullptr;
       const int batch = in && in->shape_size() ? static_cast<int>(in->shape(0)) : 1;
       if (space.dataset.empty())
         calibration_ = compress::random_inputs(base_, batch, space.seed);
@@ -190,9 +181,9 @@ class SimEvaluator : public Evaluator {
       comp = std::move(c);
     }
     if (comp->figures.contains("needs_retraining") && !space_.dataset.empty())
-      throw std::runtime_error("accuracy cannot be stated: " +
-                               comp->figures["needs_retraining"].get<std::string>() +
-                               " needs retraining");
+      throw std::runtime_error(
+          "accuracy cannot be stated: " + comp->figures["needs_retraining"].get<std::string>() +
+          " needs retraining");
     const Hardware& hw = hardware(p);
     std::vector<std::string> keys, missing;
     std::set<std::string> pending;  // a layer repeated in this workload is simulated once
@@ -216,10 +207,11 @@ class SimEvaluator : public Evaluator {
         if (!missing_set.count(op.name())) continue;
         for (const auto& o : r.ops)
           if (o.name == op.name()) {
-            new_entries[keys[static_cast<size_t>(i)]] =
-                json{{"supported", o.supported}, {"cycles", o.cycles},
-                     {"energy_pj", o.total_energy_pj}, {"macs", o.macs}}
-                    .dump();
+            new_entries[keys[static_cast<size_t>(i)]] = json{
+                {"supported", o.supported},
+                {"cycles", o.cycles},
+                {"energy_pj", o.total_energy_pj},
+                {"macs", o.macs}}.dump();
             ++simulated;
           }
       }
@@ -343,7 +335,8 @@ class SimEvaluator : public Evaluator {
     int unsupported = 0;
     json groups = json::object();
     for (const auto& g : space_.groups)
-      groups[g.name] = {{"cycles", 0.0}, {"energy", 0.0},
+      groups[g.name] = {{"cycles", 0.0},
+                        {"energy", 0.0},
                         {"quality_loss", comp.figures["group_quality"][g.name]}};
     for (size_t i = 0; i < ops.size(); ++i) {
       const json o = json::parse(*ops[i]);
@@ -378,7 +371,7 @@ class SimEvaluator : public Evaluator {
     return m;
   }
 
-  Space& space_;
+  const Space& space_;
   std::string build_;
   ir::Workload base_;
   std::map<std::string, compress::Array> calibration_;
@@ -392,7 +385,7 @@ class SimEvaluator : public Evaluator {
 
 }  // namespace
 
-std::unique_ptr<Evaluator> make_sim_evaluator(Space& space) {
+std::unique_ptr<Evaluator> make_sim_evaluator(const Space& space) {
   return std::make_unique<SimEvaluator>(space);
 }
 

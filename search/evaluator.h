@@ -33,8 +33,9 @@ class Evaluator {
   virtual nlohmann::json evaluate(const Point& p) = 0;
 };
 
-// The simulator-backed evaluator for a space. Construction loads the workload (and dataset) once
-// in the parent, so that every forked worker shares them.
-std::unique_ptr<Evaluator> make_sim_evaluator(Space& space);
+// The simulator-backed evaluator for a space from load_space. Construction prepares the workload
+// (weights, calibration inputs) and loads the dataset once in the parent, so that every forked
+// worker shares them.
+std::unique_ptr<Evaluator> make_sim_evaluator(const Space& space);
 
 }  // namespace codesim::search

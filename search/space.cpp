@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -10,6 +11,8 @@
 #include "sim/core/params.h"
 #include "sim/core/registry.h"
 #include "sim/core/runner.h"
+#include "workloads/onnx/onnx_import.h"
+#include "workloads/yaml/workload_yaml.h"
 
 namespace codesim::search {
 
@@ -18,9 +21,9 @@ using sim::join_path;
 
 const std::vector<MetricInfo>& metric_infos() {
   static const std::vector<MetricInfo> m = {
-      {"latency", "ms", false, false},         {"energy", "uJ", false, false},
-      {"edp", "uJ*ms", false, false},          {"area", "mm2", false, false},
-      {"quality_loss", "", false, false},      {"accuracy", "%", true, true},
+      {"latency", "ms", false, false},          {"energy", "uJ", false, false},
+      {"edp", "uJ*ms", false, false},           {"area", "mm2", false, false},
+      {"quality_loss", "", false, false},       {"accuracy", "%", true, true},
       {"accuracy_drop", "points", false, true}, {"size", "KiB", false, false},
   };
   return m;
@@ -174,8 +177,9 @@ std::vector<YAML::Node> dimension_values(const YAML::Node& n, const std::string&
     return out;
   }
   if (!n.IsMap()) {
-    diags.error_at(file, n, path, "expected a list of values, {range: [lo, hi], step: s} or "
-                                  "{log2: [lo, hi]}");
+    diags.error_at(file, n, path,
+                   "expected a list of values, {range: [lo, hi], step: s} or "
+                   "{log2: [lo, hi]}");
     return out;
   }
   sim::check_keys(n, file, path, {"range", "step", "log2"}, diags);
@@ -323,7 +327,8 @@ void parse_compression(const YAML::Node& list, const std::string& file, Space& s
     }
     sim::check_keys(g, file, gpath, keys, diags);
     Group group;
-    group.mark = g.Mark();
+    group.path = gpath;
+    group.ops_mark = g["ops"] ? g["ops"].Mark() : g.Mark();
     if (!g["group"] || !sim::read_string(g["group"], file, gpath + ".group", diags, group.name))
       if (!g["group"]) diags.error_at(file, g, gpath + ".group", "missing required key");
     if (!g["ops"]) {
@@ -335,12 +340,13 @@ void parse_compression(const YAML::Node& list, const std::string& file, Space& s
       } catch (const std::regex_error& e) {
         diags.error_at(file, g["ops"], gpath + ".ops",
                        "invalid regular expression '" + group.ops_regex + "': " + e.what());
+        group.ops_regex.clear();
       }
     }
     for (const auto& other : s.groups)
       if (!group.name.empty() && other.name == group.name)
-        diags.error_at(file, g["group"], gpath + ".group", "group '" + group.name +
-                                                               "' is defined twice");
+        diags.error_at(file, g["group"], gpath + ".group",
+                       "group '" + group.name + "' is defined twice");
     const int gindex = static_cast<int>(s.groups.size());
     for (const auto& knob : knob_names()) {
       const YAML::Node opts = g[knob];
@@ -376,6 +382,13 @@ void parse_compression(const YAML::Node& list, const std::string& file, Space& s
   }
 }
 
+void need_dataset(const MetricInfo& m, const Space& s, const std::string& file,
+                  const YAML::Node& at, const std::string& path, Diagnostics& diags) {
+  if (m.needs_dataset && s.dataset.empty())
+    diags.error_at(file, at, path, "metric '" + std::string(m.name) + "' needs a dataset",
+                   "add `dataset: {name: fashion-mnist, test_images: 1000}`");
+}
+
 void parse_objectives(const YAML::Node& n, const std::string& file, Space& s, Diagnostics& diags) {
   if (!n || !n.IsSequence() || n.size() == 0) {
     diags.error_at(file, n, "objectives", n ? "expected a non-empty list" : "missing required key",
@@ -387,13 +400,15 @@ void parse_objectives(const YAML::Node& n, const std::string& file, Space& s, Di
     const YAML::Node o = n[i];
     const std::string path = "objectives[" + std::to_string(i) + "]";
     Objective obj;
-    YAML::Node name = o;
+    // A bare metric name or {metric: NAME, reference: V}. (Nodes are bound, not assigned: a
+    // yaml-cpp Node assignment would overwrite the document.)
+    const YAML::Node name = o.IsMap() ? o["metric"] : o;
     if (o.IsMap()) {
       sim::check_keys(o, file, path, {"metric", "reference"}, diags);
-      name = o["metric"];
       if (o["reference"]) {
         double r;
-        if (sim::read_double(o["reference"], file, path + ".reference", diags, r)) obj.reference = r;
+        if (sim::read_double(o["reference"], file, path + ".reference", diags, r))
+          obj.reference = r;
       }
     }
     if (!name || !sim::read_string(name, file, path, diags, obj.metric)) {
@@ -409,13 +424,13 @@ void parse_objectives(const YAML::Node& n, const std::string& file, Space& s, Di
     for (const auto& other : s.objectives)
       if (other.metric == obj.metric)
         diags.error_at(file, name, path, "objective '" + obj.metric + "' is listed twice");
+    need_dataset(*m, s, file, name, path, diags);
     obj.maximize = m->maximize;
     s.objectives.push_back(obj);
   }
 }
 
-void parse_constraints(const YAML::Node& n, const std::string& file, Space& s,
-                       Diagnostics& diags) {
+void parse_constraints(const YAML::Node& n, const std::string& file, Space& s, Diagnostics& diags) {
   if (!n) return;
   if (!n.IsMap()) {
     diags.error_at(file, n, "constraints", "expected a map {METRIC: {max: V}, ...}");
@@ -429,6 +444,7 @@ void parse_constraints(const YAML::Node& n, const std::string& file, Space& s,
                      sim::did_you_mean(metric, metric_names()));
       continue;
     }
+    need_dataset(*find_metric(metric), s, file, kv.first, path, diags);
     if (!kv.second.IsMap()) {
       diags.error_at(file, kv.second, path, "expected {max: V} and/or {min: V}");
       continue;
@@ -447,13 +463,15 @@ void parse_constraints(const YAML::Node& n, const std::string& file, Space& s,
 
 }  // namespace
 
-Space parse_space(const YAML::Node& root, const std::string& file, const std::string& base_dir) {
-  Diagnostics diags;
-  Space s;
+namespace {
+
+// Parses what it can of the space into `s`, recording every problem in `diags`.
+void parse_space_into(const YAML::Node& root, const std::string& file, const std::string& base_dir,
+                      Space& s, Diagnostics& diags) {
   s.file = file;
   if (!root.IsMap()) {
     diags.error_at(file, root, "", "a space file is a map with workload, arch, hardware, ...");
-    diags.throw_if_any();
+    return;
   }
   sim::check_keys(root, file, "",
                   {"name", "workload", "dataset", "arch", "seed", "hardware", "compression",
@@ -462,7 +480,8 @@ Space parse_space(const YAML::Node& root, const std::string& file, const std::st
   if (root["name"]) sim::read_string(root["name"], file, "name", diags, s.name);
   if (root["seed"]) {
     int64_t seed;
-    if (sim::read_int(root["seed"], file, "seed", diags, seed)) s.seed = static_cast<uint64_t>(seed);
+    if (sim::read_int(root["seed"], file, "seed", diags, seed))
+      s.seed = static_cast<uint64_t>(seed);
   }
 
   const YAML::Node w =
@@ -484,7 +503,8 @@ Space parse_space(const YAML::Node& root, const std::string& file, const std::st
         diags.error_at(file, d["name"], "dataset.name", "unknown dataset '" + s.dataset + "'",
                        sim::did_you_mean(s.dataset, {"fashion-mnist"}));
       int64_t v;
-      if (d["test_images"] && sim::read_int(d["test_images"], file, "dataset.test_images", diags, v))
+      if (d["test_images"] &&
+          sim::read_int(d["test_images"], file, "dataset.test_images", diags, v))
         s.test_images = static_cast<int>(v);
     }
   }
@@ -521,8 +541,7 @@ Space parse_space(const YAML::Node& root, const std::string& file, const std::st
                       const std::string& path) {
     if (model.empty()) return false;
     if (std::find(param_keys.begin(), param_keys.end(), key) == param_keys.end()) {
-      diags.error_at(file, key_node, path,
-                     "'" + key + "' is not a parameter of model " + model,
+      diags.error_at(file, key_node, path, "'" + key + "' is not a parameter of model " + model,
                      sim::did_you_mean(key, param_keys));
       return false;
     }
@@ -569,15 +588,8 @@ Space parse_space(const YAML::Node& root, const std::string& file, const std::st
                    "add `hardware:` parameters or `compression:` groups");
   parse_objectives(root["objectives"], file, s, diags);
   parse_constraints(root["constraints"], file, s, diags);
-  auto need_dataset = [&](const std::string& metric, const YAML::Node& at, const std::string& path) {
-    if (find_metric(metric) && find_metric(metric)->needs_dataset && s.dataset.empty())
-      diags.error_at(file, at, path, "metric '" + metric + "' needs a dataset",
-                     "add `dataset: {name: fashion-mnist, test_images: 1000}`");
-  };
-  for (size_t i = 0; i < s.objectives.size(); ++i)
-    need_dataset(s.objectives[i].metric, root["objectives"][i], "objectives");
-  for (const auto& c : s.constraints) need_dataset(c.metric, root["constraints"], "constraints");
-  diags.throw_if_any();
+  if (s.name.empty()) s.name = std::filesystem::path(file).stem().string();
+  if (!diags.empty()) return;
 
   // The fingerprint covers what defines points and their metrics: everything but the
   // objectives, constraints and name, which only change how points are judged.
@@ -588,31 +600,83 @@ Space parse_space(const YAML::Node& root, const std::string& file, const std::st
   YAML::Emitter e;
   e << YAML::Flow << fp;
   s.fingerprint = hash_hex(std::string(e.c_str()) + "|" + s.workload + "|" + s.arch);
-  if (s.name.empty()) s.name = std::filesystem::path(file).stem().string();
+}
+
+}  // namespace
+
+Space parse_space(const YAML::Node& root, const std::string& file, const std::string& base_dir) {
+  Diagnostics diags;
+  Space s;
+  parse_space_into(root, file, base_dir, s, diags);
+  diags.throw_if_any();
   return s;
 }
 
-Space load_space(const std::string& path) {
-  const YAML::Node root = sim::load_yaml_file(path);
-  return parse_space(root, path, std::filesystem::path(path).parent_path().string());
+namespace {
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
 }
 
-void bind_workload(Space& space, const std::vector<std::string>& op_names) {
+}  // namespace
+
+Space load_space(const std::string& path) {
+  const YAML::Node root = sim::load_yaml_file(path);
   Diagnostics diags;
+  Space s;
+  parse_space_into(root, path, std::filesystem::path(path).parent_path().string(), s, diags);
+  // The workload is loaded even when the space has errors, so that its own problems and groups
+  // that match no op are reported together with them.
+  const std::string& workload = s.workload;
+  if (!workload.empty()) {
+    try {
+      auto w = std::make_shared<ir::v1::Workload>();
+      if (std::filesystem::path(workload).extension() == ".onnx") {
+        workloads::OnnxImportOptions o;
+        o.batch = s.batch;
+        *w = workloads::import_onnx(workload, o);
+      } else {
+        *w = workloads::load_workload(workload);
+      }
+      std::vector<std::string> names;
+      for (const auto& op : w->ops()) names.push_back(op.name());
+      bind_workload(s, names, diags);
+      s.base = std::move(w);
+    } catch (const sim::ConfigError& e) {
+      for (const auto& d : e.diagnostics().list()) diags.error(d);
+      if (e.diagnostics().empty()) diags.error_at(path, root["workload"], "workload", e.what());
+    }
+  }
+  diags.throw_if_any();
+  s.fingerprint =
+      hash_hex(s.fingerprint + "|" + file_bytes(s.arch) + "|" + hash_hex(file_bytes(s.workload)));
+  return s;
+}
+
+void bind_workload(Space& space, const std::vector<std::string>& op_names, Diagnostics& diags) {
   for (auto& g : space.groups) {
     g.ops.clear();
+    if (g.ops_regex.empty()) continue;
     const std::regex re(g.ops_regex, std::regex::ECMAScript);
     for (const auto& op : op_names)
       if (std::regex_match(op, re)) g.ops.push_back(op);
     if (g.ops.empty()) {
-      std::string some;
-      for (size_t i = 0; i < op_names.size() && i < 8; ++i) some += (i ? ", " : "") + op_names[i];
-      diags.error_at(space.file, g.mark, "compression." + g.name + ".ops",
-                     "'" + g.ops_regex + "' matches no op of " + space.workload,
-                     "ops: " + some + (op_names.size() > 8 ? ", ..." : ""));
+      std::vector<std::string> some(op_names.begin(),
+                                    op_names.begin() + std::min<long>(8, op_names.size()));
+      std::string list;
+      for (const auto& n : some) list += (list.empty() ? "" : ", ") + n;
+      diags.error_at(
+          space.file, g.ops_mark, g.path + ".ops",
+          "'" + g.ops_regex + "' matches no op of " + space.workload,
+          "ops are " + list + (op_names.size() > 8 ? ", ..." : "") +
+              (sim::closest_match(g.ops_regex, op_names).empty()
+                   ? ""
+                   : "; did you mean '" + sim::closest_match(g.ops_regex, op_names) + "'?"));
     }
   }
-  diags.throw_if_any();
 }
 
 std::string point_key(const Point& p) {

@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "sim/core/accelerator.h"
 #include "sim/core/diagnostics.h"
+#include "workload.pb.h"
 
 namespace codesim::search {
 
@@ -50,10 +52,11 @@ struct Dimension {
 
 struct Group {
   std::string name;
-  std::string ops_regex;             // matched against the whole op name
-  std::vector<std::string> ops;      // resolved on the workload (bind_workload)
-  std::vector<int> dims;             // indices into Space::dims, in knob order
-  YAML::Mark mark;
+  std::string ops_regex;         // matched against the whole op name
+  std::vector<std::string> ops;  // resolved on the workload (bind_workload)
+  std::vector<int> dims;         // indices into Space::dims, in knob order
+  std::string path;              // "compression[1]", for errors
+  YAML::Mark ops_mark;           // where `ops` is written
 };
 
 struct Objective {
@@ -84,19 +87,26 @@ struct Space {
   std::vector<Objective> objectives;
   std::vector<Constraint> constraints;
   std::string fingerprint;  // hash of everything that defines the points and their metrics
+  // The workload as loaded by load_space (ONNX imported for `batch`), with the groups bound to
+  // its ops; empty for a space built by parse_space alone.
+  std::shared_ptr<const ir::v1::Workload> base;
 
   double grid_size() const;  // product of the dimension sizes (double: may be huge)
   std::vector<int> hardware_dims() const;
   std::vector<int> compression_dims() const;
 };
 
-// Parses and checks a space file; every problem at once as sim::ConfigError (exit 2).
+// Parses and checks a space file, loads its workload and binds the groups to the workload's
+// ops; every problem (of the space, the arch file, the workload, a group matching no op) at
+// once as sim::ConfigError (exit 2). The fingerprint also covers the arch and workload files'
+// contents, so that --resume refuses a study whose inputs changed.
 Space load_space(const std::string& path);
+// Parses and checks the space alone (no workload is loaded; groups are not bound).
 Space parse_space(const YAML::Node& root, const std::string& file, const std::string& base_dir);
 
-// Resolves each group's ops on the workload the space names; a group that matches no op is an
-// error at the group's location.
-void bind_workload(Space& space, const std::vector<std::string>& op_names);
+// Resolves each group's ops on the workload's op names; a group that matches no op is an error
+// at the group's `ops` key.
+void bind_workload(Space& space, const std::vector<std::string>& op_names, sim::Diagnostics& diags);
 
 using Point = std::vector<int>;  // one value index per dimension
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
@@ -42,7 +43,8 @@ std::string mlp_space(const std::string& dir) {
 
 json points_by_key(const std::string& out) {
   json m = json::object();
-  for (const auto& p : json::parse(read_file(out + "/points.json"))) m[p["key"].get<std::string>()] = p;
+  for (const auto& p : json::parse(read_file(out + "/points.json")))
+    m[p["key"].get<std::string>()] = p;
   return m;
 }
 
@@ -50,29 +52,42 @@ json points_by_key(const std::string& out) {
 
 TEST_CASE("space errors are located, all at once, exit 2", "[unit]") {
   const std::string dir = temp_dir();
-  const std::string space = write_file(
-      dir, "bad.yaml",
-      "workload: " + source_path("workloads/examples/bert_base.yaml") +
-          "\n"
-          "arch: " +
-          source_path("arch/models/systolic/configs/edge_16x16_os.yaml") +
-          "\n"
-          "hardware:\n"
-          "  accelerator.rowz: [8, 16]\n"
-          "  accelerator.cols: {log2: [8, 8192]}\n"
-          "compression:\n"
-          "  - {group: g, ops: \".*\", bits: [none, 1], nm: [dense, \"2-4\"]}\n"
-          "objectives: [latency, acuracy]\n");
+  const std::string space =
+      write_file(dir, "bad.yaml",
+                 "workload: " + source_path("workloads/models/fashion_mnist/mlp.onnx") +
+                     "\n"
+                     "arch: " +
+                     source_path("arch/models/systolic/configs/edge_16x16_os.yaml") +
+                     "\n"
+                     "hardware:\n"
+                     "  accelerator.rowz: [8, 16]\n"
+                     "  accelerator.cols: {log2: [8, 8192]}\n"
+                     "compression:\n"
+                     "  - {group: g, ops: \".*Gemm\", bits: [none, 1], nm: [dense, \"2-4\"]}\n"
+                     "  - {group: h, ops: \"fc9\", rank: [1, 0.5]}\n"
+                     "objectives: [latency, acuracy, {metric: energy, referense: 3}]\n"
+                     "constraints: {accuracy_drop: {max: 1}}\n");
   const auto c = run_codesim("sweep " + space + " --out " + dir + "/o");
   CHECK(c.status == 2);
   CHECK(c.err.find("bad.yaml:4:3: error: hardware.accelerator.rowz") != std::string::npos);
   CHECK(c.err.find("did you mean 'accelerator.rows'") != std::string::npos);
   CHECK(c.err.find("hardware.accelerator.cols: 8192 is out of range [1, 4096]") !=
         std::string::npos);
-  CHECK(c.err.find("bad.yaml:7:40: error: compression[0].bits[1]") != std::string::npos);
+  CHECK(c.err.find("bad.yaml:7:44: error: compression[0].bits[1]") != std::string::npos);
   CHECK(c.err.find("'2-4' is not dense or N:M") != std::string::npos);
-  CHECK(c.err.find("unknown metric 'acuracy'") != std::string::npos);
+  CHECK(c.err.find("bad.yaml:9:23: error: objectives[1]: unknown metric 'acuracy'") !=
+        std::string::npos);
   CHECK(c.err.find("did you mean 'accuracy'") != std::string::npos);
+  CHECK(c.err.find("objectives[2].referense: unknown key (did you mean 'reference'?)") !=
+        std::string::npos);
+  CHECK(c.err.find("constraints.accuracy_drop: metric 'accuracy_drop' needs a dataset") !=
+        std::string::npos);
+  // Binding the groups to the workload's ops is part of the same report.
+  CHECK(c.err.find("bad.yaml:8:21: error: compression[1].ops: 'fc9' matches no op") !=
+        std::string::npos);
+  CHECK(c.err.find("/net/net.1/Gemm") != std::string::npos);
+  CHECK(std::count(c.err.begin(), c.err.end(), '\n') == 8);
+  CHECK(c.out.empty());
 }
 
 TEST_CASE("a sweep point equals codesim run, and repeated layers are simulated once", "[sim]") {
@@ -90,12 +105,12 @@ TEST_CASE("a sweep point equals codesim run, and repeated layers are simulated o
   for (const auto& [key, p] : points.items()) {
     INFO(key);
     const std::string run_dir = dir + "/run" + key;
-    const auto r = run_codesim("run -q --arch " + arch + " --workload " +
-                               source_path("workloads/examples/bert_base.yaml") +
-                               " -p accelerator.rows=" + p["params"]["accelerator.rows"].get<std::string>() +
-                               " -p accelerator.dataflow=" +
-                               p["params"]["accelerator.dataflow"].get<std::string>() + " --out " +
-                               run_dir);
+    const auto r = run_codesim(
+        "run -q --arch " + arch + " --workload " +
+        source_path("workloads/examples/bert_base.yaml") +
+        " -p accelerator.rows=" + p["params"]["accelerator.rows"].get<std::string>() +
+        " -p accelerator.dataflow=" + p["params"]["accelerator.dataflow"].get<std::string>() +
+        " --out " + run_dir);
     REQUIRE(r.status == 0);
     const json report = json::parse(read_file(run_dir + "/report.json"));
     CHECK(p["metrics"]["cycles"].get<double>() == report["totals"]["cycles"].get<double>());
@@ -104,7 +119,8 @@ TEST_CASE("a sweep point equals codesim run, and repeated layers are simulated o
     CHECK(p["metrics"]["area"].get<double>() ==
           Approx(report["totals"]["area_um2"].get<double>() * 1e-6).epsilon(1e-9));
     // BERT-base repeats its 12 layers: only the first layer's ops (and the head) are simulated.
-    const int ops = p["metrics"]["ops_simulated"].get<int>() + p["metrics"]["ops_cached"].get<int>();
+    const int ops =
+        p["metrics"]["ops_simulated"].get<int>() + p["metrics"]["ops_cached"].get<int>();
     CHECK(ops == static_cast<int>(report["ops"].size()));
     CHECK(p["metrics"]["ops_simulated"].get<int>() * 6 < ops);
   }
@@ -119,8 +135,8 @@ TEST_CASE("a study killed with kill -9 resumes without duplicates or recomputati
     setpgid(0, 0);
     const std::string bin = CODESIM_BINARY;
     freopen("/dev/null", "w", stdout);
-    execl(bin.c_str(), bin.c_str(), "sweep", space.c_str(), "-q", "-j", "1", "--out",
-          out.c_str(), static_cast<char*>(nullptr));
+    execl(bin.c_str(), bin.c_str(), "sweep", space.c_str(), "-q", "-j", "1", "--out", out.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   setpgid(pid, pid);
@@ -208,19 +224,22 @@ TEST_CASE("dp picks, per hardware point, the least quality loss within the laten
   CHECK((*chosen)["metrics"]["quality_loss"].get<double>() == Approx(best));
 }
 
-TEST_CASE("two MPI ranks share the points and gather them into one store", "[sim][slow]") {
-  if (std::system("command -v mpirun >/dev/null 2>&1") != 0) {
-    WARN("mpirun not found (Debian package openmpi-bin): MPI test skipped");
-    return;
-  }
+TEST_CASE("two MPI ranks share the points and gather them into one store", "[sim]") {
+  // scripts/setup installs openmpi-bin. As root (CI containers) OpenMPI refuses to start unless
+  // allowed; --oversubscribe lets 2 ranks start on a 1-core machine; single-copy (CMA) transfers
+  // need ptrace rights that containers often deny, so shared memory copies twice instead.
+  REQUIRE(std::system("command -v mpirun >/dev/null 2>&1") == 0);
   const std::string dir = temp_dir();
   const std::string space = mlp_space(dir);
   const std::string cmd =
-      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --oversubscribe " +
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+      "OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun -np 2 --oversubscribe " +
       std::string(CODESIM_BINARY) + " search " + space +
       " -q -j 1 --algorithm random --budget 12 --seed 3 --out " + dir + "/mpi >" + dir +
       "/mpi.log 2>&1";
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  const int status = std::system(cmd.c_str());
+  INFO(read_file(dir + "/mpi.log"));
+  REQUIRE(status == 0);
   const auto rows = codesim::search::Store(dir + "/mpi/study.sqlite").points();
   std::set<std::string> keys;
   std::map<int, int> by_rank;
@@ -233,8 +252,8 @@ TEST_CASE("two MPI ranks share the points and gather them into one store", "[sim
   CHECK(by_rank[0] > 0);
   CHECK(by_rank[1] > 0);
   // The same search on one rank evaluates the same points with the same results.
-  REQUIRE(run_codesim("search " + space + " -q -j 2 --algorithm random --budget 12 --seed 3 --out " +
-                      dir + "/one")
+  REQUIRE(run_codesim("search " + space +
+                      " -q -j 2 --algorithm random --budget 12 --seed 3 --out " + dir + "/one")
               .status == 0);
   const json a = points_by_key(dir + "/mpi"), b = points_by_key(dir + "/one");
   CHECK(a.size() == b.size());

@@ -70,8 +70,7 @@ TEST_CASE("dp finds the brute-force optimum under every budget", "[unit]") {
     std::vector<std::vector<DpOption>> opts(groups);
     for (auto& g : opts) {
       const int n = 1 + static_cast<int>(rng() % 4);
-      for (int c = 0; c < n; ++c)
-        g.push_back({double(rng() % 20), double(rng() % 1000) / 100.0});
+      for (int c = 0; c < n; ++c) g.push_back({double(rng() % 20), double(rng() % 1000) / 100.0});
     }
     // Brute force over all combinations.
     std::vector<std::pair<double, double>> all;
@@ -204,8 +203,7 @@ std::vector<std::string> keys(const std::string& out) {
 
 }  // namespace
 
-TEST_CASE("a crashing and a hanging point are recorded failed and the sweep goes on",
-          "[sim]") {
+TEST_CASE("a crashing and a hanging point are recorded failed and the sweep goes on", "[sim]") {
   const std::string dir = codesim::test::temp_dir();
   const StudyResult r = run("grid", 0, dir);
   CHECK(r.summary["points"] == 128);
@@ -234,7 +232,7 @@ TEST_CASE("a crashing and a hanging point are recorded failed and the sweep goes
   CHECK(r.summary["hypervolume"].get<double>() == Approx(hv).epsilon(1e-9));
 }
 
-TEST_CASE("searches are reproducible: same seed, same points; another seed, other points",
+TEST_CASE("searches are reproducible: same seed gives the same points, another seed others",
           "[sim]") {
   for (const char* algo : {"random", "nsga2", "moead"}) {
     INFO(algo);
