@@ -36,10 +36,14 @@ std::string clock_text(double s) {
 }
 
 json record_json(const Space& s, const Record& r) {
-  return json{{"key", r.key},         {"params", point_params(s, r.point)},
-              {"status", r.ok ? "ok" : "failed"}, {"error", r.error},
-              {"metrics", r.metrics}, {"seconds", r.seconds},
-              {"batch", r.batch},     {"rank", r.rank},
+  return json{{"key", r.key},
+              {"params", point_params(s, r.point)},
+              {"status", r.ok ? "ok" : "failed"},
+              {"error", r.error},
+              {"metrics", r.metrics},
+              {"seconds", r.seconds},
+              {"batch", r.batch},
+              {"rank", r.rank},
               {"feasible", r.feasible}};
 }
 
@@ -171,7 +175,8 @@ void Study::finish(const Record& r, uint64_t finished_points) {
   const double rate = static_cast<double>(evaluated_ + cached_) / std::max(elapsed, 1e-9);
   const double left = static_cast<double>(budget_) - finished;
   const int width = 24;
-  const int filled = static_cast<int>(width * std::min(1.0, finished / std::max<double>(budget_, 1)));
+  const int filled =
+      static_cast<int>(width * std::min(1.0, finished / std::max<double>(budget_, 1)));
   std::ostringstream os;
   os << "\r[" << std::string(static_cast<size_t>(filled), '#')
      << std::string(static_cast<size_t>(width - filled), '.') << "] " << finished << "/" << budget_
@@ -242,9 +247,7 @@ std::vector<const Record*> Study::evaluate(const std::vector<Point>& points) {
   pool.workers = options_.workers;
   pool.timeout_seconds = options_.timeout_seconds;
   run_forked(
-      mine.size(),
-      [&](size_t i) { return evaluator_.evaluate(fresh[mine[i]].point).dump(); },
-      pool,
+      mine.size(), [&](size_t i) { return evaluator_.evaluate(fresh[mine[i]].point).dump(); }, pool,
       [&](size_t i, const TaskOutcome& o) {
         Record& r = fresh[mine[i]];
         r.seconds = o.seconds;
@@ -270,8 +273,8 @@ std::vector<const Record*> Study::evaluate(const std::vector<Point>& points) {
         check_feasible(r);
         finish(r, records_.size() + fresh.size() - work.size() + static_cast<uint64_t>(done));
         if (comm_.active())
-          gathered.push_back(json{{"index", mine[i]}, {"record", record_json(space_, r)},
-                                  {"cache", cache}});
+          gathered.push_back(
+              json{{"index", mine[i]}, {"record", record_json(space_, r)}, {"cache", cache}});
       });
   if (comm_.active()) {
     for (const auto& text : comm_.allgather(gathered.dump())) {
@@ -303,9 +306,9 @@ void evaluate_in_batches(Study& study, const std::vector<Point>& points) {
   const auto& o = study.options();
   const size_t batch = static_cast<size_t>(o.batch > 0 ? o.batch : std::max(8, 4 * o.workers));
   for (size_t i = 0; i < points.size() && study.remaining() > 0; i += batch)
-    study.evaluate(std::vector<Point>(
-        points.begin() + static_cast<long>(i),
-        points.begin() + static_cast<long>(std::min(points.size(), i + batch))));
+    study.evaluate(
+        std::vector<Point>(points.begin() + static_cast<long>(i),
+                           points.begin() + static_cast<long>(std::min(points.size(), i + batch))));
 }
 
 Objectives reference_point(const Study& study) {
@@ -361,7 +364,8 @@ std::string points_csv(const Study& study, const std::vector<const Record*>& row
   for (const Record* r : rows) {
     os << r->key << "," << (r->ok ? "ok" : "failed") << "," << (r->feasible ? 1 : 0) << ","
        << r->batch << "," << r->seconds;
-    for (size_t i = 0; i < s.dims.size(); ++i) os << "," << csv_field(s.dims[i].labels[r->point[i]]);
+    for (size_t i = 0; i < s.dims.size(); ++i)
+      os << "," << csv_field(s.dims[i].labels[r->point[i]]);
     for (const auto& m : metric_infos())
       os << "," << (r->metrics.contains(m.name) ? number_text(r->metrics[m.name]) : "");
     for (const char* k : {"ops_simulated", "ops_cached"})
@@ -377,9 +381,9 @@ StudyResult run_study(const Space& space, Evaluator& evaluator, const StudyOptio
                       const Comm& comm) {
   const SearchEntry* entry = SearchRegistry::instance().find(options.algorithm);
   if (!entry)
-    throw sim::ConfigError("unknown algorithm '" + options.algorithm + "' (" +
-                           sim::did_you_mean(options.algorithm, SearchRegistry::instance().names()) +
-                           ")");
+    throw sim::ConfigError(
+        "unknown algorithm '" + options.algorithm + "' (" +
+        sim::did_you_mean(options.algorithm, SearchRegistry::instance().names()) + ")");
   std::unique_ptr<SearchAlgorithm> algorithm = entry->create();
   StudyOptions opt = options;
   if (opt.budget == 0) opt.budget = algorithm->default_budget(space);
@@ -396,17 +400,19 @@ StudyResult run_study(const Space& space, Evaluator& evaluator, const StudyOptio
     std::filesystem::create_directories(out);
     const bool existed = std::filesystem::exists(store_path);
     store = std::make_unique<Store>(store_path);
-    const json settings = {{"space", space.fingerprint}, {"algorithm", opt.algorithm},
-                           {"seed", opt.seed},           {"population", opt.population},
-                           {"dp_cost", opt.dp_cost},     {"dp_points", opt.dp_points},
-                           {"dp_budget", opt.dp_budget ? json(*opt.dp_budget) : json()}};
+    const json settings = {
+        {"space", space.fingerprint}, {"algorithm", opt.algorithm},
+        {"seed", opt.seed},           {"population", opt.population},
+        {"dp_cost", opt.dp_cost},     {"dp_points", opt.dp_points},
+        {"dp_outer", opt.dp_outer},   {"dp_budget", opt.dp_budget ? json(*opt.dp_budget) : json()}};
     const auto stored = store->meta("settings");
     if (existed && stored && !opt.resume) {
-      error = store_path + " holds a study already: pass --resume to continue it, or choose "
+      error = store_path +
+              " holds a study already: pass --resume to continue it, or choose "
               "another --out";
     } else if (stored && json::parse(*stored) != settings) {
-      error = store_path + " holds a study with other settings (" + *stored +
-              "), not " + settings.dump() + "; --resume continues only the same study";
+      error = store_path + " holds a study with other settings (" + *stored + "), not " +
+              settings.dump() + "; --resume continues only the same study";
     } else {
       store->set_meta("settings", settings.dump());
       previous = store->points();
@@ -439,14 +445,12 @@ StudyResult run_study(const Space& space, Evaluator& evaluator, const StudyOptio
   }
 
   Study study(space, evaluator, opt, comm, store.get(), previous);
-  const double t0 = std::chrono::duration<double>(
-                        std::chrono::steady_clock::now().time_since_epoch())
-                        .count();
+  const double t0 =
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   algorithm->run(study);
-  const double wall = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count() -
-                      t0;
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count() -
+      t0;
   if (opt.progress) std::cerr << "\r\033[K" << std::flush;
 
   StudyResult result;
@@ -483,7 +487,8 @@ StudyResult run_study(const Space& space, Evaluator& evaluator, const StudyOptio
       }
       const bool last_of_batch = i + 1 == all.size() || all[i + 1]->batch != r.batch;
       if (last_of_batch)
-        hv.push_back({{"batch", r.batch}, {"evaluations", evaluations},
+        hv.push_back({{"batch", r.batch},
+                      {"evaluations", evaluations},
                       {"hypervolume", hypervolume(running, ref)}});
     }
   }

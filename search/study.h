@@ -30,11 +30,12 @@ struct StudyOptions {
   bool resume = false;
   bool progress = false;
   std::string out = "search-out";
-  std::vector<double> reference;  // hypervolume reference per objective (metric's own sign)
-  int population = 0;             // nsga2 / moead; 0 = from the budget
+  std::vector<double> reference;    // hypervolume reference per objective (metric's own sign)
+  int population = 0;               // nsga2 / moead; 0 = from the budget
   std::string dp_cost = "latency";  // dp: latency or energy
   std::optional<double> dp_budget;  // dp: ms or uJ; none = a spread of points on the front
   int dp_points = 8;
+  std::string dp_outer = "grid";  // dp: search over the hardware points: grid, random, nsga2
 };
 
 struct Record {
@@ -144,8 +145,8 @@ Objectives reference_point(const Study& study);
 
 }  // namespace codesim::search
 
-#define CODESIM_REGISTER_SEARCH(NAME, CLASS)                                              \
-  static const bool codesim_registered_search_##CLASS =                                   \
-      ::codesim::search::SearchRegistry::instance().add(::codesim::search::SearchEntry{   \
-          NAME, CLASS::kSummary, [] { return std::unique_ptr<::codesim::search::SearchAlgorithm>( \
-                                          new CLASS()); }})
+#define CODESIM_REGISTER_SEARCH(NAME, CLASS)                                            \
+  static const bool codesim_registered_search_##CLASS =                                 \
+      ::codesim::search::SearchRegistry::instance().add(::codesim::search::SearchEntry{ \
+          NAME, CLASS::kSummary,                                                        \
+          [] { return std::unique_ptr<::codesim::search::SearchAlgorithm>(new CLASS()); }})

@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "search/pareto.h"
 #include "search/store.h"
 #include "tests/test_util.h"
 
@@ -189,39 +191,135 @@ TEST_CASE("a study killed with kill -9 resumes without duplicates or recomputati
   CHECK(read_file(out + "/pareto.csv").size() > 0);
 }
 
-TEST_CASE("dp picks, per hardware point, the least quality loss within the latency budget",
+namespace {
+
+// Two hardware points, two groups (fc1: 3 ranks x 2 bit widths, fc2: 2 ranks) of the MLP.
+std::string two_group_space(const std::string& dir) {
+  return write_file(dir, "space2.yaml",
+                    "workload: {file: " + source_path("workloads/models/fashion_mnist/mlp.onnx") +
+                        ", batch: 16}\n"
+                        "dataset: {name: fashion-mnist, test_images: 200}\n"
+                        "arch: " +
+                        source_path("arch/models/systolic/configs/edge_16x16_os.yaml") +
+                        "\n"
+                        "hardware:\n  accelerator.rows: [8, 16]\n"
+                        "compression:\n"
+                        "  - {group: fc1, ops: /net/net.1/Gemm, rank: [1, 0.5, 0.25], "
+                        "bits: [none, 8]}\n"
+                        "  - {group: fc2, ops: /net/net.3/Gemm, rank: [1, 0.5]}\n"
+                        "objectives: [latency, accuracy]\n");
+}
+
+struct Combo {
+  double cycles, error;
+  std::string key;
+};
+
+// Every combination of one choice per group on hardware `rows`, with the group cycles and
+// quality losses measured on the grid's single-group points (the others at their baseline),
+// summed: the separable model the dp solves, by brute force. Keys are rows.fc1rank.fc1bits.fc2rank.
+std::vector<Combo> brute_force(const json& grid, const std::string& rows) {
+  const std::string r = rows == "8" ? "0" : "1";
+  auto single = [&](const std::string& key, const char* group) {
+    const json& g = grid[key]["metrics"]["groups"][group];
+    return std::make_pair(g["cycles"].get<double>(), g["quality_loss"].get<double>());
+  };
+  std::vector<Combo> out;
+  for (int rank1 = 0; rank1 < 3; ++rank1)
+    for (int bits1 = 0; bits1 < 2; ++bits1)
+      for (int rank2 = 0; rank2 < 2; ++rank2) {
+        const auto a =
+            single(r + "." + std::to_string(rank1) + "." + std::to_string(bits1) + ".0", "fc1");
+        const auto b = single(r + ".0.0." + std::to_string(rank2), "fc2");
+        out.push_back({a.first + b.first, a.second + b.second,
+                       r + "." + std::to_string(rank1) + "." + std::to_string(bits1) + "." +
+                           std::to_string(rank2)});
+      }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("dp equals brute force over the measured group costs, under every outer search",
           "[sim]") {
   const std::string dir = temp_dir();
-  const std::string space = mlp_space(dir);
-  // Sweep first: the ground truth over every point.
+  const std::string space = two_group_space(dir);
+  // The ground truth: every point of the 24-point grid.
   REQUIRE(run_codesim("sweep " + space + " -q -j 2 --out " + dir + "/grid").status == 0);
   const json grid = points_by_key(dir + "/grid");
-  // A budget between the fastest and the slowest point of rows=8.
+  REQUIRE(grid.size() == 24);
+
+  // Without a budget: the dp's front for each hardware point is the brute-force Pareto set of
+  // (summed group cycles, summed quality loss), and a pick's predicted cycles are exactly what
+  // its full simulation spends in the groups (cycles of separate ops add up).
+  REQUIRE(run_codesim("search " + space + " -q -j 2 --algorithm dp --dp-points 3 --out " + dir +
+                      "/front")
+              .status == 0);
+  const json front = json::parse(read_file(dir + "/front/study.json"))["algorithm_output"];
+  REQUIRE(front.size() == 2);
+  for (const auto& h : front) {
+    const std::string rows = h["hardware"]["accelerator.rows"];
+    INFO("rows " << rows);
+    const std::vector<Combo> combos = brute_force(grid, rows);
+    std::vector<codesim::search::Objectives> objs;
+    for (const auto& c : combos) objs.push_back({c.cycles, c.error});
+    const auto pareto = codesim::search::pareto_front(objs);
+    CHECK(h["front_size"].get<size_t>() == pareto.size());
+    REQUIRE(h["chosen"].size() == std::min<size_t>(3, pareto.size()));
+    for (const auto& pick : h["chosen"]) {
+      const std::string key = pick["key"];
+      INFO(key);
+      const double cycles = pick["predicted_group_latency"].get<double>();
+      bool on_front = false;
+      for (size_t i : pareto)
+        on_front |= objs[i][0] == cycles &&
+                    objs[i][1] == Approx(pick["predicted_quality_loss"].get<double>());
+      CHECK(on_front);
+      const json& groups = grid[key]["metrics"]["groups"];
+      CHECK(groups["fc1"]["cycles"].get<double>() + groups["fc2"]["cycles"].get<double>() ==
+            cycles);
+    }
+  }
+
+  // Under a latency budget, whichever outer search visits the hardware points, each point's pick
+  // has the least summed quality loss among the combinations that fit (brute force).
   double lo = 1e30, hi = 0;
   for (const auto& [k, p] : grid.items())
     if (p["params"]["accelerator.rows"] == "8") {
       lo = std::min(lo, p["metrics"]["latency"].get<double>());
       hi = std::max(hi, p["metrics"]["latency"].get<double>());
     }
-  const double budget = (lo + hi) / 2;
-  const auto c = run_codesim("search " + space + " -q -j 2 --algorithm dp --dp-budget " +
-                             std::to_string(budget) + " --out " + dir + "/dp");
-  REQUIRE(c.status == 0);
-  // With one group the DP works on measured values, so its choice for rows=8 must be the grid's
-  // least quality loss under the budget.
-  const json summary = json::parse(read_file(dir + "/dp/study.json"));
-  std::string key;
-  for (const auto& h : summary["algorithm_output"])
-    if (h["hardware"]["accelerator.rows"] == "8" && h["chosen"].size() == 1)
-      key = h["chosen"][0]["key"];
-  REQUIRE(!key.empty());
-  const json* chosen = &grid[key];
-  double best = 1e30;
-  for (const auto& [k, p] : grid.items())
-    if (p["params"]["accelerator.rows"] == "8" && p["metrics"]["latency"].get<double>() <= budget)
-      best = std::min(best, p["metrics"]["quality_loss"].get<double>());
-  CHECK((*chosen)["metrics"]["latency"].get<double>() <= budget);
-  CHECK((*chosen)["metrics"]["quality_loss"].get<double>() == Approx(best));
+  const double budget_ms = (lo + hi) / 2;
+  for (const char* outer : {"grid", "random", "nsga2"}) {
+    INFO("outer " << outer);
+    const std::string out = dir + "/budget_" + outer;
+    REQUIRE(run_codesim("search " + space + " -q -j 2 --algorithm dp --outer " + outer +
+                        " --dp-budget " + std::to_string(budget_ms) + " --out " + out)
+                .status == 0);
+    const json hws = json::parse(read_file(out + "/study.json"))["algorithm_output"];
+    CHECK(hws.size() == 2);  // each hardware point solved once
+    for (const auto& h : hws) {
+      const std::string rows = h["hardware"]["accelerator.rows"];
+      INFO("rows " << rows);
+      const json& b = grid[(rows == "8" ? "0" : "1") + std::string(".0.0.0")]["metrics"];
+      const double per_ms = b["cycles"].get<double>() / b["latency"].get<double>();
+      const double ungrouped = b["cycles"].get<double>() -
+                               b["groups"]["fc1"]["cycles"].get<double>() -
+                               b["groups"]["fc2"]["cycles"].get<double>();
+      const double room = std::stod(std::to_string(budget_ms)) * per_ms - ungrouped;
+      double best = INFINITY;
+      for (const auto& c : brute_force(grid, rows))
+        if (c.cycles <= room) best = std::min(best, c.error);
+      if (std::isinf(best)) {
+        CHECK(h["chosen"].empty());
+        continue;
+      }
+      REQUIRE(h["chosen"].size() == 1);
+      const std::string key = h["chosen"][0]["key"];
+      CHECK(h["chosen"][0]["predicted_quality_loss"].get<double>() == Approx(best));
+      CHECK(grid[key]["metrics"]["latency"].get<double>() <= budget_ms * (1 + 1e-9));
+    }
+  }
 }
 
 TEST_CASE("two MPI ranks share the points and gather them into one store", "[sim]") {

@@ -28,8 +28,8 @@ double parse_number(const Args& args, const std::string& command, const std::str
   } catch (const std::exception&) {
   }
   std::ostringstream os;
-  os << "codesim " << command << ": --" << name << " expects a number >= " << min << ", not '"
-     << v << "'";
+  os << "codesim " << command << ": --" << name << " expects a number >= " << min << ", not '" << v
+     << "'";
   throw UsageError(os.str());
 }
 
@@ -43,8 +43,10 @@ std::vector<double> parse_list(const std::string& command, const std::string& te
       out.push_back(std::stod(part, &used));
       if (used != part.size()) throw std::invalid_argument(part);
     } catch (const std::exception&) {
-      throw UsageError("codesim " + command + ": --reference expects numbers separated by commas, "
-                       "not '" + text + "'");
+      throw UsageError("codesim " + command +
+                       ": --reference expects numbers separated by commas, "
+                       "not '" +
+                       text + "'");
     }
   }
   return out;
@@ -53,10 +55,9 @@ std::vector<double> parse_list(const std::string& command, const std::string& te
 void print_front(const search::Space& space, const nlohmann::json& summary,
                  const std::string& pareto_json_path) {
   std::cout << summary["points"] << " points (" << summary["evaluated"] << " simulated, "
-            << summary["from_cache"] << " from the cache, " << summary["resumed"]
-            << " resumed), " << summary["failed"] << " failed, " << summary["feasible"]
-            << " feasible; " << std::fixed << std::setprecision(2)
-            << summary["wall_seconds"].get<double>() << " s, "
+            << summary["from_cache"] << " from the cache, " << summary["resumed"] << " resumed), "
+            << summary["failed"] << " failed, " << summary["feasible"] << " feasible; "
+            << std::fixed << std::setprecision(2) << summary["wall_seconds"].get<double>() << " s, "
             << summary["points_per_second"].get<double>() << " points/s\n";
   std::cout << "Pareto front: " << summary["pareto_size"] << " points; hypervolume "
             << std::setprecision(6) << std::defaultfloat << summary["hypervolume"].get<double>()
@@ -76,11 +77,13 @@ int cmd_study(const std::string& command, const std::vector<std::string>& argv) 
       {"out", "o", "DIR", std::string("output folder (default: ") + command + "-out)"},
       {"workers", "j", "N", "forked worker processes per rank (default: the number of cores)"},
       {"timeout", "", "S", "seconds a point may take before it is killed and failed (default 600)"},
-      {"resume", "", "", "continue the study in DIR/study.sqlite: finished points are not "
-                         "evaluated again"},
+      {"resume", "", "",
+       "continue the study in DIR/study.sqlite: finished points are not "
+       "evaluated again"},
       {"batch", "", "N", "points per batch (grid, random; default 4 per worker and rank, >= 8)"},
-      {"reference", "", "V,V,..", "hypervolume reference point, one value per objective "
-                                  "(default: worst feasible value + 10% of the range)"},
+      {"reference", "", "V,V,..",
+       "hypervolume reference point, one value per objective "
+       "(default: worst feasible value + 10% of the range)"},
       {"quiet", "q", "", "no progress bar and no summary"}};
   if (!sweep) {
     std::vector<OptionSpec> more = {
@@ -89,9 +92,14 @@ int cmd_study(const std::string& command, const std::vector<std::string>& argv) 
         {"seed", "s", "N", "seed of the algorithm (default 0)"},
         {"population", "", "N", "nsga2/moead population (default: budget/10 in 8..100)"},
         {"dp-cost", "", "C", "dp: latency (default) or energy, the cost the budget limits"},
-        {"dp-budget", "", "X", "dp: best point per hardware with latency <= X ms (or energy <= X "
-                               "uJ); default: --dp-points points along each front"},
-        {"dp-points", "", "N", "dp: points evaluated along each hardware point's front (default 8)"}};
+        {"dp-budget", "", "X",
+         "dp: best point per hardware with latency <= X ms (or energy <= X "
+         "uJ); default: --dp-points points along each front"},
+        {"dp-points", "", "N",
+         "dp: points evaluated along each hardware point's front (default 8)"},
+        {"outer", "", "A",
+         "dp: search over the hardware points: grid (default), random or nsga2 "
+         "(needs --dp-budget)"}};
     options.insert(options.begin(), more.begin(), more.end());
   }
   Args args(command,
@@ -123,8 +131,8 @@ int cmd_study(const std::string& command, const std::vector<std::string>& argv) 
                      sim::did_you_mean(opt.algorithm, search::SearchRegistry::instance().names()) +
                      ")");
   opt.out = args.get("out", command + "-out");
-  opt.workers = static_cast<int>(parse_number(
-      args, command, "workers", std::max(1u, std::thread::hardware_concurrency()), 1));
+  opt.workers = static_cast<int>(
+      parse_number(args, command, "workers", std::max(1u, std::thread::hardware_concurrency()), 1));
   opt.timeout_seconds = parse_number(args, command, "timeout", 600, 0);
   opt.batch = static_cast<int>(parse_number(args, command, "batch", 0, 0));
   opt.budget = static_cast<uint64_t>(parse_number(args, command, "budget", 0, 1));
@@ -133,6 +141,14 @@ int cmd_study(const std::string& command, const std::vector<std::string>& argv) 
   opt.dp_cost = args.get("dp-cost", "latency");
   if (args.has("dp-budget")) opt.dp_budget = parse_number(args, command, "dp-budget", 0, 0);
   opt.dp_points = static_cast<int>(parse_number(args, command, "dp-points", 8, 1));
+  opt.dp_outer = args.get("outer", "grid");
+  if (opt.dp_outer != "grid" && opt.dp_outer != "random" && opt.dp_outer != "nsga2")
+    throw UsageError("codesim search: --outer must be grid, random or nsga2, not '" + opt.dp_outer +
+                     "' (" + sim::did_you_mean(opt.dp_outer, {"grid", "random", "nsga2"}) + ")");
+  if (opt.dp_outer == "nsga2" && !opt.dp_budget)
+    throw UsageError(
+        "codesim search: --outer nsga2 needs --dp-budget (one dp pick per hardware "
+        "point gives it its objectives)");
   opt.resume = args.has("resume");
   if (args.has("reference")) opt.reference = parse_list(command, args.get("reference"));
 
