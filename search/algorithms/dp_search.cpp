@@ -201,9 +201,10 @@ class DpSearch : public SearchAlgorithm {
                          {"predicted_group_" + o.dp_cost, sol.cost},
                          {"predicted_quality_loss", sol.error}});
       }
-      study.algorithm_output().push_back({{"hardware", point_params(s, bases[h])},
-                                          {"front_size", front.size()},
-                                          {"chosen", picks}});
+      nlohmann::json hardware = nlohmann::json::object();
+      for (int d : s.hardware_dims()) hardware[s.dims[d].name] = s.dims[d].labels[bases[h][d]];
+      study.algorithm_output().push_back(
+          {{"hardware", hardware}, {"front_size", front.size()}, {"chosen", picks}});
     }
     std::vector<std::vector<const Record*>> out(bases.size());
     const auto picked = study.evaluate(full);
