@@ -537,6 +537,7 @@ StudyResult run_study(const Space& space, Evaluator& evaluator, const StudyOptio
   json points = json::array(), pareto = json::array();
   for (const Record* r : all) points.push_back(record_json(space, *r));
   for (const Record* r : front) pareto.push_back(record_json(space, *r));
+  result.front = pareto;
   write("points.csv", points_csv(study, all));
   write("points.json", points.dump(1));
   write("pareto.csv", points_csv(study, front));

@@ -131,6 +131,7 @@ void evaluate_in_batches(Study& study, const std::vector<Point>& points);
 
 struct StudyResult {
   nlohmann::json summary;  // study.json
+  nlohmann::json front;    // pareto.json: the feasible non-dominated points
   std::vector<std::string> files;
 };
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -52,8 +53,9 @@ std::vector<double> parse_list(const std::string& command, const std::string& te
   return out;
 }
 
+// The summary, then the front as a table sorted by the first objective (at most 20 rows).
 void print_front(const search::Space& space, const nlohmann::json& summary,
-                 const std::string& pareto_json_path) {
+                 const nlohmann::json& front) {
   std::cout << summary["points"] << " points (" << summary["evaluated"] << " simulated, "
             << summary["from_cache"] << " from the cache, " << summary["resumed"] << " resumed), "
             << summary["failed"] << " failed, " << summary["feasible"] << " feasible; "
@@ -65,8 +67,48 @@ void print_front(const search::Space& space, const nlohmann::json& summary,
   for (const auto& o : summary["objectives"])
     std::cout << " " << o["metric"].get<std::string>() << "=" << o["reference"].get<double>();
   std::cout << ")\n";
-  (void)space;
-  (void)pareto_json_path;
+  if (front.empty()) return;
+
+  std::vector<nlohmann::json> rows(front.begin(), front.end());
+  const std::string first = space.objectives[0].metric;
+  const bool max_first = space.objectives[0].maximize;
+  std::sort(rows.begin(), rows.end(), [&](const nlohmann::json& a, const nlohmann::json& b) {
+    const double x = a["metrics"][first].get<double>(), y = b["metrics"][first].get<double>();
+    return max_first ? x > y : x < y;
+  });
+  std::vector<std::string> header;
+  for (const auto& o : space.objectives) {
+    const std::string unit = search::find_metric(o.metric)->unit;
+    header.push_back(o.metric + (unit.empty() ? "" : " (" + unit + ")"));
+  }
+  for (const auto& d : space.dims) header.push_back(d.name);
+  std::vector<std::vector<std::string>> cells;
+  for (size_t i = 0; i < rows.size() && i < 20; ++i) {
+    std::vector<std::string> line;
+    for (const auto& o : space.objectives) {
+      std::ostringstream os;
+      os << std::setprecision(4) << rows[i]["metrics"][o.metric].get<double>();
+      line.push_back(os.str());
+    }
+    for (const auto& d : space.dims) line.push_back(rows[i]["params"][d.name].get<std::string>());
+    cells.push_back(line);
+  }
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& line : cells) width[c] = std::max(width[c], line[c].size());
+  }
+  auto print_line = [&](const std::vector<std::string>& line) {
+    for (size_t c = 0; c < line.size(); ++c)
+      std::cout << (c ? "  " : "")
+                << std::setw(c + 1 < line.size() ? static_cast<int>(width[c]) : 0)
+                << (c < space.objectives.size() ? std::right : std::left) << line[c];
+    std::cout << "\n";
+  };
+  print_line(header);
+  for (const auto& line : cells) print_line(line);
+  if (rows.size() > cells.size())
+    std::cout << "(" << rows.size() - cells.size() << " more in pareto.csv)\n";
 }
 
 }  // namespace
@@ -130,6 +172,10 @@ int cmd_study(const std::string& command, const std::vector<std::string>& argv) 
     throw UsageError("codesim " + command + ": unknown algorithm '" + opt.algorithm + "' (" +
                      sim::did_you_mean(opt.algorithm, search::SearchRegistry::instance().names()) +
                      ")");
+  for (const char* dp_only : {"dp-cost", "dp-budget", "dp-points", "outer"})
+    if (args.has(dp_only) && opt.algorithm != "dp")
+      throw UsageError("codesim search: --" + std::string(dp_only) +
+                       " applies to --algorithm dp only");
   opt.out = args.get("out", command + "-out");
   opt.workers = static_cast<int>(
       parse_number(args, command, "workers", std::max(1u, std::thread::hardware_concurrency()), 1));
@@ -158,7 +204,7 @@ int cmd_study(const std::string& command, const std::vector<std::string>& argv) 
   auto evaluator = search::make_sim_evaluator(space);
   const search::StudyResult result = search::run_study(space, *evaluator, opt, comm);
   if (comm.rank() == 0 && !args.has("quiet")) {
-    print_front(space, result.summary, opt.out + "/pareto.json");
+    print_front(space, result.summary, result.front);
     std::cout << "wrote";
     for (const auto& f : result.files) std::cout << " " << f;
     std::cout << "\n";
