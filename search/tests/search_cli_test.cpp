@@ -27,20 +27,24 @@ using nlohmann::json;
 
 namespace {
 
-// 2 hardware x 9 compression points of the trained Fashion-MNIST MLP, accuracy on 200 images.
-std::string mlp_space(const std::string& dir) {
+// The trained Fashion-MNIST MLP on rows in {8, 16} of the edge systolic array, accuracy on 200
+// test images, with the given compression groups.
+std::string mlp_space(const std::string& dir, const std::string& compression) {
   return write_file(dir, "space.yaml",
                     "workload: {file: " + source_path("workloads/models/fashion_mnist/mlp.onnx") +
                         ", batch: 16}\n"
                         "dataset: {name: fashion-mnist, test_images: 200}\n"
                         "arch: " +
                         source_path("arch/models/systolic/configs/edge_16x16_os.yaml") +
-                        "\n"
-                        "hardware:\n  accelerator.rows: [8, 16]\n"
-                        "compression:\n"
-                        "  - {group: fc1, ops: /net/net.1/Gemm, rank: [1, 0.5, 0.25], "
-                        "bits: [none, 8, 4]}\n"
+                        "\nhardware:\n  accelerator.rows: [8, 16]\ncompression:\n" + compression +
                         "objectives: [latency, accuracy]\n");
+}
+
+// 2 hardware x 9 compression points.
+std::string mlp_space(const std::string& dir) {
+  return mlp_space(dir,
+                   "  - {group: fc1, ops: /net/net.1/Gemm, rank: [1, 0.5, 0.25], bits: [none, 8, "
+                   "4]}\n");
 }
 
 json points_by_key(const std::string& out) {
@@ -195,19 +199,9 @@ namespace {
 
 // Two hardware points, two groups (fc1: 3 ranks x 2 bit widths, fc2: 2 ranks) of the MLP.
 std::string two_group_space(const std::string& dir) {
-  return write_file(dir, "space2.yaml",
-                    "workload: {file: " + source_path("workloads/models/fashion_mnist/mlp.onnx") +
-                        ", batch: 16}\n"
-                        "dataset: {name: fashion-mnist, test_images: 200}\n"
-                        "arch: " +
-                        source_path("arch/models/systolic/configs/edge_16x16_os.yaml") +
-                        "\n"
-                        "hardware:\n  accelerator.rows: [8, 16]\n"
-                        "compression:\n"
-                        "  - {group: fc1, ops: /net/net.1/Gemm, rank: [1, 0.5, 0.25], "
-                        "bits: [none, 8]}\n"
-                        "  - {group: fc2, ops: /net/net.3/Gemm, rank: [1, 0.5]}\n"
-                        "objectives: [latency, accuracy]\n");
+  return mlp_space(dir,
+                   "  - {group: fc1, ops: /net/net.1/Gemm, rank: [1, 0.5, 0.25], bits: [none, 8]}\n"
+                   "  - {group: fc2, ops: /net/net.3/Gemm, rank: [1, 0.5]}\n");
 }
 
 struct Combo {
