@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <stdexcept>
@@ -147,7 +148,9 @@ void run_forked(size_t count, const std::function<std::string(size_t)>& task,
       TaskOutcome o;
       o.seconds = elapsed;
       if (c.timed_out) {
-        o.error = "timeout: killed after " + std::to_string(options.timeout_seconds) + " s";
+        char limit[32];
+        std::snprintf(limit, sizeof limit, "%g", options.timeout_seconds);
+        o.error = std::string("timeout: killed after ") + limit + " s";
       } else if (WIFSIGNALED(status)) {
         o.error = std::string("crashed: signal ") + std::to_string(WTERMSIG(status)) + " (" +
                   strsignal(WTERMSIG(status)) + ")";

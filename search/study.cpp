@@ -500,7 +500,7 @@ StudyResult run_study(const Space& space, Evaluator& evaluator, const StudyOptio
     objectives.push_back({{"metric", o.metric},
                           {"unit", find_metric(o.metric)->unit},
                           {"goal", o.maximize ? "max" : "min"},
-                          {"reference", o.maximize ? -ref[i] : ref[i]}});
+                          {"reference", (o.maximize ? -ref[i] : ref[i]) + 0.0}});  // no -0
   }
   uint64_t failed = 0;
   for (const Record* r : all) failed += r->ok ? 0 : 1;
