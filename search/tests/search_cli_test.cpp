@@ -319,13 +319,14 @@ TEST_CASE("dp equals brute force over the measured group costs, under every oute
 TEST_CASE("two MPI ranks share the points and gather them into one store", "[sim]") {
   // scripts/setup installs openmpi-bin. As root (CI containers) OpenMPI refuses to start unless
   // allowed; --oversubscribe lets 2 ranks start on a 1-core machine; single-copy (CMA) transfers
-  // need ptrace rights that containers often deny, so shared memory copies twice instead.
+  // need ptrace rights that containers often deny, so shared memory copies twice instead; a
+  // launch that hangs fails after 300 s instead of stalling the suite.
   REQUIRE(std::system("command -v mpirun >/dev/null 2>&1") == 0);
   const std::string dir = temp_dir();
   const std::string space = mlp_space(dir);
   const std::string cmd =
       "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
-      "OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun -np 2 --oversubscribe " +
+      "OMPI_MCA_btl_vader_single_copy_mechanism=none timeout 300 mpirun -np 2 --oversubscribe " +
       std::string(CODESIM_BINARY) + " search " + space +
       " -q -j 1 --algorithm random --budget 12 --seed 3 --out " + dir + "/mpi >" + dir +
       "/mpi.log 2>&1";
