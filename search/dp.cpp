@@ -30,8 +30,7 @@ std::vector<DpSolution> dp_front(const std::vector<std::vector<DpOption>>& group
   return states;
 }
 
-std::optional<DpSolution> dp_best(const std::vector<std::vector<DpOption>>& groups,
-                                  double budget) {
+std::optional<DpSolution> dp_best(const std::vector<std::vector<DpOption>>& groups, double budget) {
   std::optional<DpSolution> best;
   for (auto& s : dp_front(groups))
     if (s.cost <= budget) best = s;  // the front is sorted by cost with decreasing error

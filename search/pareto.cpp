@@ -38,9 +38,8 @@ double hso(std::vector<Objectives> pts, const Objectives& ref, size_t d) {
     return ref[0] - best;
   }
   const size_t k = d - 1;
-  std::sort(pts.begin(), pts.end(), [k](const Objectives& a, const Objectives& b) {
-    return a[k] < b[k];
-  });
+  std::sort(pts.begin(), pts.end(),
+            [k](const Objectives& a, const Objectives& b) { return a[k] < b[k]; });
   if (d == 2) {
     double volume = 0, best_x = ref[0];
     for (size_t i = 0; i < pts.size(); ++i) {

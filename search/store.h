@@ -15,8 +15,8 @@ namespace codesim::search {
 
 struct StoredPoint {
   int64_t id = 0;
-  std::string key;      // point_key
-  std::string status;   // ok | failed
+  std::string key;     // point_key
+  std::string status;  // ok | failed
   std::string error;
   std::string params;   // JSON {dimension: label}
   std::string metrics;  // JSON
