@@ -43,18 +43,26 @@ const sim::ParamSchema<ButterflyParams>& ButterflyParams::schema() {
         .def(2048)
         .range(16, 1 << 20)
         .unit("bits/cycle");
-    p.integer("pipeline_depth", &P::pipeline_depth,
-              "unit pipeline cycles drained between dependent stages (RTL: (mul 2 + 2) + (add 1 "
-              "+ 1))")
-        .def(6)
-        .range(0, 64)
+    p.integer("unit_latency", &P::unit_latency,
+              "cycles from a pair's issue until the next stage can read its results, "
+              "butterfly-linear mode (RTL delay_recover_stage = 1 + mul 2 + (add 1 + 1) + 1 + 1); "
+              "FFT mode adds the complex add/sub stage (+1)")
+        .def(7)
+        .range(1, 64)
         .unit("cycles");
     p.integer("max_length", &P::max_length,
-              "longest vector an engine's buffers hold (sizes banks, coefficient and shortcut "
-              "buffers)")
+              "longest vector an engine's buffers hold: buffers A and B of max_length 16-bit words "
+              "each (ping-pong for real vectors; a complex FFT vector takes the same half of both, "
+              "so FFTs longer than max_length / 2 run without overlap)")
         .def(4096)
         .range(2, 1 << 20)
         .unit("elements");
+    p.integer("weight_buffer_depth", &P::weight_buffer_depth,
+              "entries per half of the shared ping-pong weight buffer; an entry is the 4 P_bu "
+              "16-bit coefficients the units take in one cycle (RTL weight_buffer: 1024)")
+        .def(1024)
+        .range(1, 1 << 24)
+        .unit("entries");
     p.boolean("skew", &P::skew,
               "conflict-free column skew (bank = (row + popcount(column)) mod 2 P_bu); false = "
               "plain layout, whose stages with stride >= 2 P_bu conflict")
@@ -187,7 +195,7 @@ ButterflyModel::ButterflyModel(const sc_core::sc_module_name& name, const Params
       p_(p),
       layout_{static_cast<int>(2 * p.units_per_engine), p.skew},
       pipe_(butterfly::PortConfig{p.input_port_bits, p.coef_port_bits, p.output_port_bits,
-                                  static_cast<int>(p.units_per_engine), p.pipeline_depth},
+                                  static_cast<int>(p.units_per_engine), p.weight_buffer_depth},
             std::max<int64_t>(1, p.engines)),
       bu_muls_(stats_.counter("bu_muls", "ops", "FP16 multiplies in the butterfly units",
                               "bu_multipliers", "mul")),
@@ -200,10 +208,11 @@ ButterflyModel::ButterflyModel(const sc_core::sc_module_name& name, const Params
                                   "data bank writes (S2P loads and stage results)", "data_banks",
                                   "write")),
       coef_reads_(stats_.counter("coef_reads", "words",
-                                 "coefficient buffer reads (broadcast to all engines)",
-                                 "coef_buffer", "read")),
-      coef_writes_(stats_.counter("coef_writes", "words", "coefficient buffer fills from DRAM",
-                                  "coef_buffer", "write")),
+                                 "weight buffer reads (16-bit coefficient slots, broadcast to all "
+                                 "engines)",
+                                 "weight_buffer", "read")),
+      coef_writes_(stats_.counter("coef_writes", "words", "weight buffer fills from DRAM",
+                                  "weight_buffer", "write")),
       shortcut_accesses_(stats_.counter("shortcut_accesses", "words",
                                         "shortcut buffer writes and reads (fused residual adds)",
                                         "shortcut_buffer", "read")),
@@ -212,8 +221,8 @@ ButterflyModel::ButterflyModel(const sc_core::sc_module_name& name, const Params
                                 "postp_units", "mac")),
       ap_macs_(stats_.counter("ap_macs", "ops", "attention processor MACs (QK and SV units)",
                               "ap_macs", "mac")),
-      dense_macs_(stats_.counter("dense_macs", "ops", "dense linear engine MACs", "dense_engine",
-                                 "mac")),
+      dense_macs_(
+          stats_.counter("dense_macs", "ops", "dense linear engine MACs", "dense_engine", "mac")),
       dram_read_bytes_(stats_.counter("dram_read_bytes", "bytes",
                                       "bytes read on the input and coefficient ports", "dram",
                                       "read")),
@@ -221,8 +230,12 @@ ButterflyModel::ButterflyModel(const sc_core::sc_module_name& name, const Params
                                        "bytes written on the output port", "dram", "write")),
       bank_conflict_cycles_(stats_.counter(
           "bank_conflict_cycles", "cycles",
-          "extra compute cycles from two accesses to one data bank in one cycle (cycle fidelity "
-          "traces them; 0 with the skew)")),
+          "extra compute cycles from two accesses to one data bank in one cycle, summed over runs "
+          "(0 with the skew)")),
+      dependency_stalls_(stats_.counter(
+          "dependency_stall_cycles", "cycles",
+          "issue cycles lost waiting for the previous stage's results, summed over runs (0 when a "
+          "stage lasts at least twice the unit latency)")),
       runs_(stats_.counter("bp_runs", "runs", "butterfly processor runs (row groups x stacks)")),
       bp_busy_cycles_(
           stats_.counter("bp_compute_cycles", "cycles", "cycles the engines spend computing")) {
@@ -230,33 +243,48 @@ ButterflyModel::ButterflyModel(const sc_core::sc_module_name& name, const Params
     const uint64_t c = cycle();
     return c ? static_cast<double>(bp_busy_cycles_.value) / static_cast<double>(c) : 0.0;
   });
+  const FpgaEstimate fpga = estimate_fpga(p_);
+  stats_.formula("fpga_multipliers", "DSP",
+                 "FP16 multipliers (the paper's DSP = 4 P_be P_bu + "
+                 "P_head (P_qk + P_sv), plus a dense engine)",
+                 [fpga] { return static_cast<double>(fpga.multipliers); });
+  stats_.formula("fpga_bram36", "BRAM36", "engine banks, weight buffer and query/key buffers",
+                 [fpga] { return static_cast<double>(fpga.bram36); });
+  stats_.formula("fpga_postp_bram36", "BRAM36", "post-processor shortcut buffers",
+                 [fpga] { return static_cast<double>(fpga.postp_bram36); });
+  stats_.formula("fpga_luts", "LUT", "LUTs, linear in P_be P_bu (calibrated on BE-40 and BE-120)",
+                 [fpga] { return static_cast<double>(fpga.luts); });
 }
 
 double ButterflyModel::peak_macs_per_cycle() const {
-  return static_cast<double>(p_.engines * p_.units_per_engine * 4 +
-                             p_.heads * (p_.qk_macs + p_.sv_macs) + p_.dense_multipliers);
+  return static_cast<double>(estimate_fpga(p_).multipliers);
 }
 
 YAML::Node ButterflyModel::resolved_params() const { return Params::schema().dump(p_); }
 
-FpgaEstimate ButterflyModel::fpga_estimate() const {
+FpgaEstimate ButterflyModel::estimate_fpga(const Params& p) {
   FpgaEstimate e;
-  e.multipliers = static_cast<int64_t>(peak_macs_per_cycle());
-  // BRAM36 = 36 Kib, used as 2 x 18 Kib halves. Each engine: banks A and B, 2 P_bu sub-banks of
-  // 16 bits x max_length / (2 P_bu) each, one 18 Kib half minimum per sub-bank.
-  const int64_t sub_bits = 16 * p_.max_length / (2 * p_.units_per_engine);
-  const int64_t halves_per_sub = ceil_div(sub_bits, 18 * 1024);
-  const int64_t bfly = ceil_div(2 * 2 * p_.units_per_engine * halves_per_sub, 2);
-  // Shared coefficient buffer: double-buffered 2 n log2 n 16-bit coefficients of max_length.
-  const int64_t coef_bits = 2 * 2 * p_.max_length * log2i(p_.max_length) * 16;
-  // Shortcut buffer: one max_length row of 16 bits per engine, as the butterfly buffers.
-  const int64_t sc_bits = p_.engines * p_.max_length * 16;
-  // Query/key buffers: 1024-deep x 16 bits per QK multiplier lane.
-  const int64_t qk_bits = 2 * p_.heads * p_.qk_macs * 1024 * 16;
-  e.bram36 = p_.engines * bfly + ceil_div(coef_bits + sc_bits + qk_bits, 36 * 1024);
-  // LUTs: a linear fit to the paper's two VCU128 designs (BE-40: 358,609; BE-120: 1,034,610),
-  // scaled per butterfly unit; the attention and dense engines are not in that fit.
-  e.luts = 20610 + p_.engines * p_.units_per_engine * 2112;
+  e.multipliers =
+      p.engines * p.units_per_engine * 4 + p.heads * (p.qk_macs + p.sv_macs) + p.dense_multipliers;
+  // A BRAM36 is two 18 Kib halves; a memory of `lanes` parallel 16-bit columns of `depth` words
+  // takes at least one half per column.
+  const auto bram18 = [](int64_t lanes, int64_t depth) {
+    return lanes * ceil_div(16 * depth, 18 * 1024);
+  };
+  const int64_t u = p.units_per_engine;
+  // Per engine: buffers A and B, each 2 P_bu 16-bit sub-banks of max_length / (2 P_bu) words.
+  const int64_t banks = 2 * bram18(2 * u, ceil_div(p.max_length, 2 * u));
+  // The shared ping-pong weight buffer: 4 P_bu 16-bit columns per half (RTL weight_buffer).
+  const int64_t weights = p.engines > 0 ? 2 * bram18(4 * u, p.weight_buffer_depth) : 0;
+  // Attention processor: a query and a key buffer per head, P_qk columns 1024 deep.
+  const int64_t qk = 2 * p.heads * bram18(p.qk_macs, 1024);
+  e.bram36 = ceil_div(p.engines * banks + weights + qk, 2);
+  // Post-processor: per engine a double-buffered shortcut row of max_length words.
+  e.postp_bram36 = p.engines * ceil_div(2 * 16 * p.max_length, 36 * 1024);
+  // LUTs: linear in the butterfly units through the paper's two VCU128 builds (Table VII: 160
+  // units 358,609 LUTs, 480 units 1,034,610), so it reproduces those two by construction.
+  constexpr int64_t kLut160 = 358609, kLut480 = 1034610;
+  e.luts = kLut160 + (p.engines * u - 160) * (kLut480 - kLut160) / 320;
   return e;
 }
 
@@ -294,9 +322,12 @@ std::vector<Component> ButterflyModel::components() const {
   // Per engine: banks A and B of max_length 16-bit words each.
   sram("data_banks", p_.engines, 2 * p_.max_length * 2,
        static_cast<int>(2 * p_.units_per_engine * 16));
-  sram("coef_buffer", p_.engines > 0 ? 1 : 0, 2 * 2 * p_.max_length * log2i(p_.max_length) * 2,
-       static_cast<int>(4 * p_.units_per_engine * 32));
-  sram("shortcut_buffer", p_.engines > 0 ? 1 : 0, p_.engines * p_.max_length * 2, 16 * 16);
+  // Shared ping-pong weight buffer: two halves of weight_buffer_depth entries of 4 P_bu words.
+  sram("weight_buffer", p_.engines > 0 ? 1 : 0,
+       2 * p_.weight_buffer_depth * 4 * p_.units_per_engine * 2,
+       static_cast<int>(4 * p_.units_per_engine * 16));
+  // Per engine: a double-buffered shortcut row for the post-processor.
+  sram("shortcut_buffer", p_.engines, 2 * p_.max_length * 2, 16);
   Component dram;
   dram.name = "dram";
   dram.klass = ComponentClass::kDram;
@@ -308,9 +339,14 @@ bool ButterflyModel::supports(const ir::v1::Op& op) const {
   const bool bp = p_.engines > 0 || p_.dense_multipliers > 0;
   switch (op.kind_case()) {
     case ir::v1::Op::kButterfly:
-      return bp && op.butterfly().length() >= 2;
-    case ir::v1::Op::kFft:
-      return bp && op.fft().lengths_size() >= 1 && op.fft().lengths_size() <= 2;
+      return bp && op.butterfly().length() >= 2 &&
+             (p_.engines == 0 || op.butterfly().length() <= p_.max_length);
+    case ir::v1::Op::kFft: {
+      if (!bp || op.fft().lengths_size() < 1 || op.fft().lengths_size() > 2) return false;
+      for (int64_t l : op.fft().lengths())
+        if (l < 2 || (p_.engines > 0 && l > p_.max_length)) return false;
+      return true;
+    }
     case ir::v1::Op::kGemm:
       return peak_macs_per_cycle() > 0;
     case ir::v1::Op::kSoftmax:
@@ -347,13 +383,11 @@ std::vector<PassSpec> ButterflyModel::passes(const ir::v1::Workload& w,
     const int64_t in = op.inputs_size() ? last_dim(w, op.inputs(0)) : b.length();
     p.in_elems = std::min(in, p.length);
     p.vectors = b.batch() > 0 ? b.batch() : elements_of(w, op.inputs(0)) / std::max<int64_t>(1, in);
-    const int64_t out_w =
-        op.outputs_size() ? last_dim(w, op.outputs(0)) : p.stacks * p.length;
+    const int64_t out_w = op.outputs_size() ? last_dim(w, op.outputs(0)) : p.stacks * p.length;
     p.out_total = std::min(out_w, p.stacks * p.length);
     p.out_elems = std::min(p.length, p.out_total);
-    // 2x2 block per pair: 4 real coefficients per pair and stage.
-    p.coef_elems = static_cast<int64_t>(p.stages) * (p.length / 2) * 4;
-    p.coef_elem_bits = 16;
+    p.latency = static_cast<int>(p_.unit_latency);
+    p.pingpong = p.length <= p_.max_length;
     out.push_back(p);
     return out;
   }
@@ -368,8 +402,8 @@ std::vector<PassSpec> ButterflyModel::passes(const ir::v1::Workload& w,
   const auto twiddle = [&](PassSpec& p) {
     p.fft = true;
     p.stages = log2i(p.length);
-    p.coef_elems = static_cast<int64_t>(p.stages) * (p.length / 2);  // one complex w per pair
-    p.coef_elem_bits = 32;
+    p.latency = static_cast<int>(p_.unit_latency) + 1;
+    p.pingpong = 2 * p.length <= p_.max_length;
   };
   if (dims == 2) {
     const int64_t signals = std::max<int64_t>(1, f.batch());
@@ -384,6 +418,7 @@ std::vector<PassSpec> ButterflyModel::passes(const ir::v1::Workload& w,
     c.out_elems = c.in_elems;  // rows the output keeps
     c.out_elem_bits = 32;
     c.row_wise = false;
+    c.produces_rows = false;
     out.push_back(c);
     PassSpec r;
     r.name = op.name() + ".axis1";
@@ -429,14 +464,17 @@ ButterflyModel::Fusion ButterflyModel::plan_fusion(const ir::v1::Workload& w, in
     if (!reads_cur || op.outputs_size() == 0) break;
     const int64_t width = last_dim(w, op.outputs(0));
     if (op.has_eltwise()) {
+      int64_t operand_bits = 0;
       for (const auto& in : op.inputs()) {
         const ir::v1::Tensor* t = ir::find_tensor(w, in);
-        if (in != cur && t && !t->is_weight())
-          f.shortcut_bits_per_row += elements_of(w, in) / rows * 16;
+        if (in != cur && t && !t->is_weight()) operand_bits += elements_of(w, in) / rows * 16;
       }
+      if (operand_bits > 0 && split_rows) break;  // the shortcut buffer holds whole rows
+      f.shortcut_bits_per_row += operand_bits;
       f.postp_ops_per_row += width;
     } else {
       f.postp_ops_per_row += 5 * width;  // mean, variance, normalize, scale, shift
+      f.layernorm_width = width;
     }
     fused_until_ = j;
     cur = op.outputs(0);
@@ -444,23 +482,17 @@ ButterflyModel::Fusion ButterflyModel::plan_fusion(const ir::v1::Workload& w, in
   return f;
 }
 
-uint64_t ButterflyModel::traced_compute(const PassSpec& p, bool cycle_fidelity) {
-  uint64_t total = 0;
+butterfly::VectorTrace ButterflyModel::vector_timing(const PassSpec& p, bool trace) {
   const int units = static_cast<int>(p_.units_per_engine);
-  for (int s = 0; s < p.stages; ++s) {
-    butterfly::StageTrace t;
-    const auto key = std::make_pair(p.length, s);
-    auto it = trace_cache_.find(key);
-    if (cycle_fidelity || it == trace_cache_.end()) {
-      t = butterfly::trace_stage(layout_, p.length, s, units);
-      trace_cache_[key] = t;
-    } else {
-      t = it->second;
-    }
-    total += static_cast<uint64_t>(t.issue_cycles + t.conflict_cycles + p_.pipeline_depth);
-    bank_conflict_cycles_ += static_cast<uint64_t>(t.conflict_cycles);
-  }
-  return total;
+  if (trace) return butterfly::trace_vector(layout_, p.length, p.stages, units, p.latency);
+  const auto key = std::make_pair(p.length, p.stages * 64 + p.latency);
+  auto it = timing_cache_.find(key);
+  if (it != timing_cache_.end()) return it->second;
+  butterfly::VectorTrace v;
+  if (!butterfly::vector_closed_form(layout_, p.length, p.stages, units, p.latency, &v))
+    v = butterfly::trace_vector(layout_, p.length, p.stages, units, p.latency);
+  timing_cache_[key] = v;
+  return v;
 }
 
 uint64_t ButterflyModel::run_bp(const sim::OpTask& task, int index) {
@@ -468,36 +500,31 @@ uint64_t ButterflyModel::run_bp(const sim::OpTask& task, int index) {
   std::vector<PassSpec> ps = passes(task.workload, task.op);
   const Fusion fu = plan_fusion(task.workload, index);
   PassSpec& last = ps.back();
-  if (last.stacks == 1) last.extra_in_bits_per_vector = fu.shortcut_bits_per_row;
-  // A butterfly reading the previous butterfly-processor op's output streams row by row.
-  if (!ps.front().row_wise) pipe_.break_stream();
+  // The post-processor adds the shortcut and normalizes on the write-back of whole rows.
+  if (last.stacks == 1 && last.produces_rows) {
+    last.shortcut_bits_per_vector = fu.shortcut_bits_per_row;
+    last.layernorm_width = fu.layernorm_width;
+  }
   last_runs_.clear();
-  const uint64_t now = cycle();
-  uint64_t end = now;
+  uint64_t end = cycle();
   for (const PassSpec& p : ps) {
-    std::vector<RunTimes> runs;
-    if (cyc) {
-      // Cycle fidelity: every run's engines step their stages cycle by cycle through the banks.
-      runs = pipe_.plan(p, [&](const RunTimes&) { return traced_compute(p, true); });
-    } else {
-      const uint64_t per_run = traced_compute(p, false);
-      runs = pipe_.plan(p, [&](const RunTimes&) { return per_run; });
-      // traced_compute counted conflicts once; count them for every run.
-      uint64_t conflicts = per_run - butterfly::compute_cycles(pipe_.config(), p);
-      if (!runs.empty()) bank_conflict_cycles_ += conflicts * (runs.size() - 1);
-    }
+    // Cycle fidelity steps every run's engines through the banks; fast uses one timing per shape.
+    const std::vector<RunTimes> runs = pipe_.plan(p, [&](int64_t, int64_t) {
+      const butterfly::VectorTrace v = vector_timing(p, cyc);
+      bank_conflict_cycles_ += static_cast<uint64_t>(v.conflict_cycles);
+      dependency_stalls_ += static_cast<uint64_t>(v.dependency_stalls);
+      return static_cast<uint64_t>(v.cycles);
+    });
     const int64_t pairs = p.stages * (p.length / 2);
     for (const RunTimes& r : runs) {
-      if (cyc) {
-        // Advance simulated time run by run (the engines' compute windows).
-        if (r.comp_end > cycle()) wait_cycles(r.comp_end - cycle());
-      }
+      // Cycle fidelity advances simulated time run by run (the engines' compute windows).
+      if (cyc && r.comp_end > cycle()) wait_cycles(r.comp_end - cycle());
       const int64_t v = r.vectors;
       bu_muls_ += static_cast<uint64_t>(v * pairs * 4);
       bu_adds_ += static_cast<uint64_t>(v * pairs * (p.fft ? 6 : 2));
       bank_reads_ += static_cast<uint64_t>(v * (2 * pairs + butterfly::run_out_elems(p, r.stack)));
       bank_writes_ += static_cast<uint64_t>(v * (2 * pairs + p.length));
-      coef_reads_ += static_cast<uint64_t>(pairs * (p.fft ? 2 : 4));
+      coef_reads_ += static_cast<uint64_t>(pairs * 4);
       coef_writes_ += static_cast<uint64_t>(r.coef_bits / 16);
       dram_read_bytes_ += static_cast<uint64_t>((r.in_bits + r.coef_bits) / 8);
       dram_write_bytes_ += static_cast<uint64_t>(r.out_bits / 8);
@@ -516,7 +543,7 @@ uint64_t ButterflyModel::run_bp(const sim::OpTask& task, int index) {
   return end;
 }
 
-uint64_t ButterflyModel::run_dense(const sim::OpTask& task, uint64_t start) {
+uint64_t ButterflyModel::run_dense(const sim::OpTask& task, uint64_t start, DenseRole role) {
   const ir::v1::Workload& w = task.workload;
   const ir::v1::Op& op = task.op;
   int64_t macs = 0, a_bits = 0, b_bits = 0, out_bits = 0;
@@ -556,23 +583,40 @@ uint64_t ButterflyModel::run_dense(const sim::OpTask& task, uint64_t start) {
     a_bits = values * 16;
     out_bits = values * 16;
   }
+  // The attention pipeline keeps scores and probabilities on chip.
+  if (role == DenseRole::kScores) out_bits = 0;
+  if (role == DenseRole::kContext) a_bits = 0;
   const int64_t bp_mults = p_.engines * p_.units_per_engine * 4;
-  const int64_t ap = p_.heads * p_.qk_macs;
+  const int64_t qk = p_.heads * p_.qk_macs, sv = p_.heads * p_.sv_macs;
   int64_t rate = 0;
+  // Rounds of `batch` independent products on the units: the attention processor gives each head
+  // (one batch entry of Q.K^T or S.V) to one head unit, so 12 heads on 8 units take two rounds.
+  int64_t rounds = 1, batch = 1;
   sim::Counter* counter = nullptr;
   if (weight) {
-    if (p_.dense_multipliers > 0) rate = p_.dense_multipliers, counter = &dense_macs_;
-    else if (bp_mults > 0) rate = bp_mults, counter = &bu_muls_;
-    else rate = ap, counter = &ap_macs_;
+    // Weight GEMMs run on the dense linear engine; the attention units only take Q.K^T and S.V
+    // from their query/key buffers.
+    if (p_.dense_multipliers > 0)
+      rate = p_.dense_multipliers, counter = &dense_macs_;
+    else if (bp_mults > 0)
+      rate = bp_mults, counter = &bu_muls_;
+    else
+      rate = qk + sv, counter = &ap_macs_;
   } else {
-    if (ap > 0) rate = ap, counter = &ap_macs_;
-    else if (p_.dense_multipliers > 0) rate = p_.dense_multipliers, counter = &dense_macs_;
-    else rate = bp_mults, counter = &bu_muls_;
+    const int64_t ap = role == DenseRole::kContext ? sv : qk;
+    if (ap > 0) {
+      rate = ap / p_.heads, counter = &ap_macs_;
+      batch = op.has_gemm() ? std::max<int64_t>(1, op.gemm().batch()) : 1;
+      rounds = ceil_div(batch, p_.heads);
+    } else if (p_.dense_multipliers > 0)
+      rate = p_.dense_multipliers, counter = &dense_macs_;
+    else
+      rate = bp_mults, counter = &bu_muls_;
   }
   const int64_t k = op.has_gemm() ? std::max<int64_t>(1, op.gemm().k()) : 2;
   // Multiplier latency 2, adder tree log2 depth (2 cycles a level), accumulate and register.
   const int64_t fill = 2 + 2 * log2i(std::min<int64_t>(std::max<int64_t>(2, k), 1024)) + 4;
-  const int64_t compute = ceil_div(macs, rate) + fill;
+  const int64_t compute = rounds * ceil_div(macs / batch, rate) + fill;
   const int64_t weight_port = weight ? p_.coef_port_bits : p_.input_port_bits;
   const int64_t t = std::max({compute, ceil_div(a_bits + (weight ? 0 : b_bits), p_.input_port_bits),
                               weight ? ceil_div(b_bits, weight_port) : 0,
@@ -595,7 +639,7 @@ uint64_t ButterflyModel::run_postp(const sim::OpTask& task, uint64_t start) {
   int64_t passes = 1, lanes = p_.postp_lanes;
   if (op.has_layernorm()) passes = 3;  // mean, variance, normalize (scale and shift fused)
   if (op.has_softmax()) {
-    passes = 3;  // max, exp and sum, scale
+    passes = 3;                          // max, exp and sum, scale
     if (p_.heads > 0) lanes = p_.heads;  // one softmax lane per attention head
   }
   const int64_t t = std::max({ceil_div(n * passes, lanes), ceil_div(in_bits, p_.input_port_bits),
@@ -606,29 +650,35 @@ uint64_t ButterflyModel::run_postp(const sim::OpTask& task, uint64_t start) {
   return start + static_cast<uint64_t>(t);
 }
 
-uint64_t ButterflyModel::attention_pipeline(const sim::OpTask& task, int index, uint64_t start,
-                                            uint64_t qk_end) {
-  // Q.K^T -> softmax -> S.V on the attention processor, row-pipelined (the paper's fine-grained
-  // pipeline): softmax of score row i runs while row i+1 is multiplied, and S.V of row i starts
-  // when its probabilities exist. Total = the slowest of the three plus one row of the others.
-  const ir::v1::Workload& w = task.workload;
-  if (index < 0 || p_.heads == 0 || index + 2 >= w.ops_size() || !task.op.has_gemm())
-    return qk_end;
-  const ir::v1::Tensor* b = task.op.inputs_size() > 1 ? ir::find_tensor(w, task.op.inputs(1))
-                                                      : nullptr;
+bool ButterflyModel::attention_start(const ir::v1::Workload& w, int index) const {
+  if (index < 0 || p_.heads == 0 || index + 2 >= w.ops_size()) return false;
+  const ir::v1::Op& qk = w.ops(index);
   const ir::v1::Op& sm = w.ops(index + 1);
   const ir::v1::Op& sv = w.ops(index + 2);
-  if (!b || b->is_weight() || !sm.has_softmax() || !sv.has_gemm() || sm.inputs_size() == 0 ||
-      task.op.outputs_size() == 0 || sm.inputs(0) != task.op.outputs(0) ||
-      sm.outputs_size() == 0 || sv.inputs_size() == 0 || sv.inputs(0) != sm.outputs(0))
-    return qk_end;
-  const sim::OpTask sm_task{w, sm, task.fidelity, false, task.outcome};
-  const sim::OpTask sv_task{w, sv, task.fidelity, false, task.outcome};
-  const uint64_t t_qk = qk_end - start;
-  const uint64_t t_sm = run_postp(sm_task, start) - start;
-  const uint64_t t_sv = run_dense(sv_task, start) - start;
-  const uint64_t rows = static_cast<uint64_t>(std::max<int64_t>(
-      1, std::max<int64_t>(1, task.op.gemm().batch()) * task.op.gemm().m()));
+  if (!qk.has_gemm() || qk.inputs_size() < 2 || qk.outputs_size() == 0) return false;
+  const ir::v1::Tensor* k = ir::find_tensor(w, qk.inputs(1));
+  return k && !k->is_weight() && sm.has_softmax() && sv.has_gemm() && sm.inputs_size() > 0 &&
+         sm.inputs(0) == qk.outputs(0) && sm.outputs_size() > 0 && sv.inputs_size() > 0 &&
+         sv.inputs(0) == sm.outputs(0);
+}
+
+uint64_t ButterflyModel::attention_pipeline(const sim::OpTask& task, int index, uint64_t start) {
+  // Q.K^T -> softmax -> S.V on the attention processor, row-pipelined (the paper's fine-grained
+  // pipeline): softmax of score row i runs while row i+1 is multiplied, and S.V of row i starts
+  // when its probabilities exist; scores never leave the chip. Total = the slowest of the three
+  // plus one row of the others.
+  const ir::v1::Workload& w = task.workload;
+  const ir::v1::Op& sm = w.ops(index + 1);
+  const sim::OpTask sv_task{w, w.ops(index + 2), task.fidelity, false, task.outcome};
+  const uint64_t t_qk = run_dense(task, start, DenseRole::kScores) - start;
+  // Each head's softmax streams one score per cycle (max, exponent-sum and scale are pipelined
+  // across rows), so it only limits the rate when a row's scores come faster than that.
+  const int64_t scores = elements_of(w, sm.outputs(0));
+  postp_ops_ += static_cast<uint64_t>(3 * scores);
+  const uint64_t t_sm = static_cast<uint64_t>(ceil_div(scores, p_.heads));
+  const uint64_t t_sv = run_dense(sv_task, start, DenseRole::kContext) - start;
+  const uint64_t rows = static_cast<uint64_t>(
+      std::max<int64_t>(1, std::max<int64_t>(1, task.op.gemm().batch()) * task.op.gemm().m()));
   const uint64_t slowest = std::max({t_qk, t_sm, t_sv});
   fused_until_ = index + 2;
   task.outcome.note = "pipelined with the softmax and S.V that follow";
@@ -656,8 +706,8 @@ void ButterflyModel::run_op(const sim::OpTask& task) {
     // Other units start after the butterfly processor's results are stored.
     const uint64_t start = std::max(cycle(), pipe_.last_store_end());
     if (bp_op || task.op.has_gemm()) {
-      end = run_dense(task, start);
-      end = attention_pipeline(task, index, start, end);
+      end = attention_start(task.workload, index) ? attention_pipeline(task, index, start)
+                                                  : run_dense(task, start, DenseRole::kAny);
       if (index >= 0) {
         // The post-processor on the engine's output path (bias, activation, shortcut, norm).
         const Fusion fu = plan_fusion(task.workload, std::max(index, fused_until_));
@@ -744,8 +794,8 @@ void ButterflyModel::functional(const sim::OpTask& task) {
       for (int64_t i = 0; i < n0; ++i)
         for (int64_t j = 0; j < n1; ++j) {
           const int64_t e = (s * n0 + i) * n1 + j;
-          const butterfly::Cplx c = cin ? butterfly::Cplx{x[2 * e], x[2 * e + 1]}
-                                        : butterfly::Cplx{x[e], 0.0f};
+          const butterfly::Cplx c =
+              cin ? butterfly::Cplx{x[2 * e], x[2 * e + 1]} : butterfly::Cplx{x[e], 0.0f};
           buf[i * l1 + j] = c;
           rbuf[i * l1 + j] = {c.re, c.im};
         }

@@ -25,8 +25,9 @@ struct ButterflyParams {
   int64_t input_port_bits = 2048;
   int64_t coef_port_bits = 256;
   int64_t output_port_bits = 2048;
-  int64_t pipeline_depth = 6;
+  int64_t unit_latency = 7;
   int64_t max_length = 4096;
+  int64_t weight_buffer_depth = 1024;
   bool skew = true;
   int64_t heads = 0;
   int64_t qk_macs = 0;
@@ -39,8 +40,9 @@ struct ButterflyParams {
 
 // FPGA resources from the paper's analytical model (see README for the packing rules).
 struct FpgaEstimate {
-  int64_t multipliers = 0;  // DSP = 4 P_be P_bu + P_head (P_qk + P_sv) (+ dense engine)
-  int64_t bram36 = 0;
+  int64_t multipliers = 0;   // DSP = 4 P_be P_bu + P_head (P_qk + P_sv) (+ dense engine)
+  int64_t bram36 = 0;        // engine banks, weight buffer, query/key buffers
+  int64_t postp_bram36 = 0;  // shortcut buffers (not in the paper's Table VII builds)
   int64_t luts = 0;
 };
 
@@ -61,7 +63,7 @@ class ButterflyModel : public sim::Accelerator {
   YAML::Node resolved_params() const override;
 
   const Params& params() const { return p_; }
-  FpgaEstimate fpga_estimate() const;
+  static FpgaEstimate estimate_fpga(const Params& p);
   // Functional outputs of the last butterfly/fft op (real outputs, or (re, im) pairs).
   const std::vector<float>& last_outputs() const { return out_; }
   // The planned runs of the last butterfly-processor op (for tests).
@@ -71,6 +73,7 @@ class ButterflyModel : public sim::Accelerator {
   struct Fusion {
     int64_t shortcut_bits_per_row = 0;
     int64_t postp_ops_per_row = 0;
+    int64_t layernorm_width = 0;
     int64_t rows = 0;
   };
   int op_index(const sim::OpTask& task) const;
@@ -78,17 +81,24 @@ class ButterflyModel : public sim::Accelerator {
   bool is_last_op(const ir::v1::Workload& w, int index) const;
   std::vector<butterfly::PassSpec> passes(const ir::v1::Workload& w, const ir::v1::Op& op) const;
   uint64_t run_bp(const sim::OpTask& task, int index);
-  uint64_t run_dense(const sim::OpTask& task, uint64_t start);
+  // kScores: Q.K^T whose scores stay on chip; kContext: S.V on the S.V units, reading the
+  // on-chip probabilities.
+  enum class DenseRole { kAny, kScores, kContext };
+  // A GEMM (or a butterfly / FFT as the dense product it equals) on the multiplier arrays.
+  uint64_t run_dense(const sim::OpTask& task, uint64_t start, DenseRole role);
   uint64_t run_postp(const sim::OpTask& task, uint64_t start);
-  uint64_t attention_pipeline(const sim::OpTask& task, int index, uint64_t start,
-                              uint64_t qk_end);
-  uint64_t traced_compute(const butterfly::PassSpec& p, bool cycle_fidelity);
+  // Whether ops index..index+2 are Q.K^T, softmax, S.V (run as one pipelined attention).
+  bool attention_start(const ir::v1::Workload& w, int index) const;
+  uint64_t attention_pipeline(const sim::OpTask& task, int index, uint64_t start);
+  // One vector's compute on an engine: traced through the banks (cycle fidelity), or the closed
+  // form (fast fidelity; traced once per shape where the closed form does not hold).
+  butterfly::VectorTrace vector_timing(const butterfly::PassSpec& p, bool trace);
   void functional(const sim::OpTask& task);
 
   Params p_;
   butterfly::BankLayout layout_;
   butterfly::RunPipeline pipe_;
-  std::map<std::pair<int64_t, int>, butterfly::StageTrace> trace_cache_;
+  std::map<std::pair<int64_t, int>, butterfly::VectorTrace> timing_cache_;
   std::vector<butterfly::RunTimes> last_runs_;
   std::vector<float> out_;
   int fused_until_ = -1;
@@ -107,6 +117,7 @@ class ButterflyModel : public sim::Accelerator {
   sim::Counter& dram_read_bytes_;
   sim::Counter& dram_write_bytes_;
   sim::Counter& bank_conflict_cycles_;
+  sim::Counter& dependency_stalls_;
   sim::Counter& runs_;
   sim::Counter& bp_busy_cycles_;
 };

@@ -32,6 +32,55 @@ StageTrace trace_stage(const BankLayout& layout, int64_t n, int s, int units) {
   return t;
 }
 
+VectorTrace trace_vector(const BankLayout& layout, int64_t n, int stages, int units, int latency) {
+  VectorTrace v;
+  std::vector<int64_t> ready(static_cast<size_t>(n), 0);
+  std::vector<int> hits(static_cast<size_t>(layout.banks), 0);
+  int64_t t = 0, last = -1;
+  for (int s = 0; s < stages; ++s) {
+    const int64_t d = int64_t{1} << s;
+    for_each_issue(n, s, units, [&](const int64_t* lo, int count) {
+      int64_t need = t;
+      std::fill(hits.begin(), hits.end(), 0);
+      for (int k = 0; k < count; ++k) {
+        need = std::max(
+            {need, ready[static_cast<size_t>(lo[k])], ready[static_cast<size_t>(lo[k] + d)]});
+        ++hits[static_cast<size_t>(layout.bank_of(lo[k]))];
+        ++hits[static_cast<size_t>(layout.bank_of(lo[k] + d))];
+      }
+      v.dependency_stalls += need - t;
+      const int worst = *std::max_element(hits.begin(), hits.end());
+      // Reads to one bank are serialized; the pair's results follow its last read.
+      const int64_t issued = need + worst - 1;
+      for (int k = 0; k < count; ++k)
+        ready[static_cast<size_t>(lo[k])] = ready[static_cast<size_t>(lo[k] + d)] =
+            issued + latency;
+      ++v.issue_cycles;
+      v.conflict_cycles += worst - 1;
+      v.reads += 2 * count;
+      last = issued;
+      t = issued + 1;
+    });
+  }
+  v.cycles = last + latency;
+  return v;
+}
+
+bool vector_closed_form(const BankLayout& layout, int64_t n, int stages, int units, int latency,
+                        VectorTrace* out) {
+  const int64_t issue = stage_issue_cycles(n, units);
+  if (issue < 2 * static_cast<int64_t>(latency)) return false;
+  VectorTrace v;
+  v.issue_cycles = stages * issue;
+  if (!layout.skew)
+    for (int s = 0; s < stages; ++s)
+      if ((int64_t{1} << s) >= layout.banks) v.conflict_cycles += issue;
+  v.reads = stages * n;
+  v.cycles = v.issue_cycles + v.conflict_cycles - 1 + latency;
+  *out = v;
+  return true;
+}
+
 void bfly_pair(float& lo, float& hi, const float* t) {
   const float a = lo, b = hi;
   lo = round_to_fp16(round_to_fp16(t[0] * a) + round_to_fp16(t[1] * b));

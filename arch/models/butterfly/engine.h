@@ -63,11 +63,32 @@ void for_each_issue(int64_t n, int s, int units, F&& f) {
 
 // Result of stepping one stage cycle by cycle through the banks.
 struct StageTrace {
-  int64_t issue_cycles = 0;  // cycles with at least one pair issued
+  int64_t issue_cycles = 0;     // cycles with at least one pair issued
   int64_t conflict_cycles = 0;  // extra cycles: accesses to one bank in one cycle beyond the first
   int64_t reads = 0;            // element reads (= writes)
 };
 StageTrace trace_stage(const BankLayout& layout, int64_t n, int s, int units);
+
+// One vector through all its stages, cycle by cycle, with a scoreboard: an issue waits until both
+// operands were written by the previous stage (a pair issued at cycle t can be read again from
+// cycle t + latency), and a cycle whose reads hit one bank k times takes k cycles. The stages run
+// back to back: the index generator starts stage s + 1 right after stage s's last issue (RTL
+// butterfly_indx_generator), so the only bubbles are real data hazards.
+struct VectorTrace {
+  int64_t cycles = 0;             // last issue cycle + latency (all results in the banks)
+  int64_t issue_cycles = 0;       // stages x ceil(n / 2U)
+  int64_t conflict_cycles = 0;    // extra cycles from bank conflicts
+  int64_t dependency_stalls = 0;  // cycles an issue waited for an operand
+  int64_t reads = 0;              // element reads from the banks (= writes)
+};
+VectorTrace trace_vector(const BankLayout& layout, int64_t n, int stages, int units, int latency);
+
+// The same in closed form where it is exact: no dependency stalls when a stage is at least twice
+// the unit latency (ceil(n / 2U) >= 2 latency; the tests check this against trace_vector for all
+// lengths, unit counts and latencies), and the plain layout's conflicts cost one cycle per issue
+// cycle of every stage with stride >= 2U. Returns false where it does not hold (short vectors).
+bool vector_closed_form(const BankLayout& layout, int64_t n, int stages, int units, int latency,
+                        VectorTrace* out);
 
 // Binary16 helpers for the unit's datapath: every multiplier and adder output is rounded.
 struct Cplx {

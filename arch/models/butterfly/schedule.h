@@ -1,23 +1,36 @@
 #pragma once
 // The butterfly processor's run pipeline. A pass (one butterfly op, or one axis of an FFT) is cut
 // into runs: each run gives one vector (a token row, an FFT column, or one stack of a row) to
-// each of up to P engines. A run goes through three stages on three resources:
+// each of up to P engines. A run's stages and the resources they hold:
 //
-//   load     input port + S2P: max(ceil(bits / B_in), n)   (S2P writes one element per cycle
-//            into the engine's banks, zero padding included; all engines load in parallel)
-//   compute  the engines: stages x (ceil(n / 2U) issue cycles + pipeline depth)  (a stage reads
-//            the previous stage's results, so the unit pipeline drains between stages);
-//            coefficients must be in the (double-buffered, shared) coefficient buffer
-//   store    P2S + output port: max(ceil(bits / B_out), kept outputs)
+//   load      S2P writes one element per cycle into the engine's banks, zero padding included,
+//             fed by the input port: max(ceil(bits / B_in), n). The port itself is busy only for
+//             ceil(bits / B_in).
+//   shortcut  a fused residual add's operand rows go over the input port, in its first gap
+//             after the run's load, into the post-processor's double-buffered shortcut buffer
+//             (one row per engine and half); the store cannot finish before they are in.
+//   compute   the engines (traced or closed form, see engine.h); the coefficients stream through
+//             the shared ping-pong weight buffer while the units consume one entry (4 U 16-bit
+//             coefficients) per issue cycle, so compute cannot end before the last entry arrives.
+//   store     P2S reads one element per cycle per engine into the output port:
+//             max(ceil(bits / B_out), kept outputs), after a fused LayerNorm's two statistics
+//             passes over the row (2 ceil(width / 2U) cycles, the RTL's streaming LayerNorm).
 //
-// Run k may load when the input port is free and its bank is free (the bank of run k-2 frees as
-// that run's store starts: P2S reads each address before S2P overwrites it, both one element per
-// cycle), and when its input exists (rows stored by the producer op, or every output of the
-// producer for a column pass). Coefficients are loaded on their own port when the set of stacks
-// changes, into the half of the coefficient buffer that run k-1 does not use. Compute starts when
-// data and coefficients are in and the engines are free; store when compute ends and the output
-// port is free. The state persists across ops, so the first load of an op overlaps the previous
-// op's last compute and store (double buffering across layers).
+// Bank sharing (paper Fig. 13). Butterfly-linear mode: buffers A and B alternate between runs;
+// run k computes in one while run k+1 loads into the other, where P2S reads run k-1's results
+// ahead of the S2P (load k+1 starts when store k-1 starts and cannot finish before it). FFT mode:
+// a complex vector takes the same half of A (real) and B (imaginary); the stages use every read
+// and write port of both, so no load or store overlaps an FFT compute: the store of run k
+// overlaps only the load of run k+1 (per run max(load, store) + compute).
+//
+// Coefficient sets that fit one half of the weight buffer stay there (one per half, the older one
+// is replaced) while runs use them (FFT twiddles of short lengths, the stacks of a small
+// butterfly); larger sets stream again every run. The weight buffer is modelled as a FIFO of its
+// two halves: the port may run ahead of consumption by at most that much.
+//
+// Run k may load when its input exists: rows stored by the producer op (streamed row by row), or
+// every output of the producer for a column pass. The state persists across ops, so the first
+// load of an op overlaps the previous op's last compute and store (double buffering across ops).
 
 #include <algorithm>
 #include <cstdint>
@@ -27,37 +40,41 @@
 namespace codesim::arch::butterfly {
 
 struct PortConfig {
-  int64_t in_bits = 2048;    // input port, bits per cycle
-  int64_t coef_bits = 256;   // coefficient port
-  int64_t out_bits = 2048;   // output port
-  int units = 4;             // U
-  int64_t pipeline_depth = 6;
+  int64_t in_bits = 2048;              // input port, bits per cycle
+  int64_t coef_bits = 256;             // coefficient port
+  int64_t out_bits = 2048;             // output port
+  int units = 4;                       // U
+  int64_t weight_buffer_depth = 1024;  // entries of 4 U x 16 bits per half
 };
 
 // One pass over a set of vectors.
 struct PassSpec {
   std::string name;
   bool fft = false;
-  int64_t length = 2;       // n, a power of two
-  int stages = 1;           // log2 n for full butterflies
-  int64_t vectors = 0;      // per stack
-  int64_t stacks = 1;       // runs cycle through stacks for every row group (butterfly only)
-  int in_elem_bits = 16;    // 16 real, 32 complex
+  int64_t length = 2;     // n, a power of two
+  int stages = 1;         // log2 n for full butterflies
+  int latency = 7;        // unit latency in this mode
+  int64_t vectors = 0;    // per stack
+  int64_t stacks = 1;     // runs cycle through stacks for every row group (butterfly only)
+  int in_elem_bits = 16;  // 16 real, 32 complex
   int out_elem_bits = 16;
-  int64_t in_elems = 0;     // elements read from DRAM per vector (the rest is zero padding)
-  int64_t out_elems = 0;    // elements written per vector and run
-  int64_t out_total = 0;    // > 0: outputs per vector over all stacks (the last may be partial)
-  int64_t coef_elems = 0;   // per stack
-  int coef_elem_bits = 16;
-  int64_t extra_in_bits_per_vector = 0;  // fused post-processing operands (shortcut)
-  bool row_wise = true;     // vector v of the pass is row v of the producer (else: barrier)
+  int64_t in_elems = 0;   // elements read from DRAM per vector (the rest is zero padding)
+  int64_t out_elems = 0;  // elements written per vector and run
+  int64_t out_total = 0;  // > 0: outputs per vector over all stacks (the last may be partial)
+  int64_t shortcut_bits_per_vector = 0;  // fused residual operand
+  int64_t layernorm_width = 0;           // > 0: a LayerNorm over this many outputs is fused
+  bool pingpong = true;       // two vectors fit the engine's banks (else runs do not overlap)
+  bool row_wise = true;       // vector v of the pass is row v of the producer (else: barrier)
+  bool produces_rows = true;  // vector v is row v of the output (a later pass may stream it)
 };
 
 struct RunTimes {
   int64_t vectors = 0;
   int64_t stack = 0;
-  uint64_t load_start = 0, load_end = 0, coef_end = 0, comp_start = 0, comp_end = 0;
-  uint64_t store_start = 0, store_end = 0;
+  bool fft = false;
+  uint64_t load_start = 0, load_end = 0, coef_start = 0, coef_end = 0;
+  uint64_t comp_start = 0, comp_end = 0, store_start = 0, store_end = 0;
+  uint64_t shortcut_start = 0, shortcut_end = 0;
   int64_t in_bits = 0, out_bits = 0, coef_bits = 0;  // DRAM bits moved by this run
 };
 
@@ -66,8 +83,25 @@ uint64_t load_cycles(const PortConfig& c, const PassSpec& p, int64_t vectors);
 uint64_t store_cycles(const PortConfig& c, const PassSpec& p, int64_t vectors, int64_t stack = 0);
 // Outputs per vector written by the run of `stack`.
 int64_t run_out_elems(const PassSpec& p, int64_t stack);
-uint64_t coef_cycles(const PortConfig& c, const PassSpec& p, int64_t coef_bits);
-uint64_t compute_cycles(const PortConfig& c, const PassSpec& p);
+// Coefficient bits of one stack: every pair of every stage takes one 4 x 16-bit entry slot of the
+// unit's coefficient bus, in both modes (an FFT twiddle rides the same bus).
+int64_t coef_bits_per_stack(const PassSpec& p);
+// Cycles the post-processor's LayerNorm needs before its first output (mean, then variance).
+uint64_t layernorm_latency(const PortConfig& c, const PassSpec& p);
+
+// A port whose busy intervals are remembered, so that a transfer planned later can take a gap
+// left before one planned earlier.
+class PortTimeline {
+ public:
+  // Books `cycles` at the first gap at or after `earliest`; returns the start.
+  uint64_t reserve(uint64_t earliest, uint64_t cycles);
+  // Nothing may be booked before `t`.
+  void sync_to(uint64_t t);
+
+ private:
+  std::vector<std::pair<uint64_t, uint64_t>> busy_;  // sorted, disjoint [begin, end)
+  uint64_t floor_ = 0;
+};
 
 class RunPipeline {
  public:
@@ -75,26 +109,31 @@ class RunPipeline {
 
   // Plans every run of a pass. Runs may start before the op is issued (while the previous op's
   // last runs compute) when their resources and inputs allow. `compute` gives a run's compute
-  // cycles (the closed form in fast fidelity, the traced banks in cycle fidelity).
+  // cycles, unit latency included (closed form in fast fidelity, traced in cycle fidelity).
   template <class ComputeFn>
   std::vector<RunTimes> plan(const PassSpec& p, ComputeFn&& compute);
 
-  uint64_t compute_free() const { return comp_free_; }
+  uint64_t compute_free() const { return hist_[1].comp_end; }
   uint64_t last_store_end() const { return last_store_; }
   const PortConfig& config() const { return c_; }
   int64_t engines() const { return engines_; }
-  // Forgets that the last pass's rows can be streamed (an op of another unit ran in between).
-  void break_stream() { rows_done_.clear(); }
   // Everything in flight is finished by `t` (used after ops on other units).
   void sync_to(uint64_t t);
 
  private:
+  RunTimes next_run(const PassSpec& p, int64_t count, int64_t stack, uint64_t ready,
+                    uint64_t compute_cycles);
+
   PortConfig c_;
   int64_t engines_;
-  uint64_t in_free_ = 0, coef_free_ = 0, comp_free_ = 0, out_free_ = 0, last_store_ = 0;
-  uint64_t comp_end_prev_ = 0;
-  uint64_t store_start_hist_[2] = {0, 0};
-  std::string coef_key_;
+  PortTimeline in_port_;
+  uint64_t coef_free_ = 0, out_free_ = 0, last_store_ = 0;
+  RunTimes hist_[2];  // runs k-2 and k-1
+  // The sets kept in the weight buffer's halves (most recent last; empty: none), and the last
+  // streamed run's consumption.
+  std::string coef_keys_[2];
+  uint64_t stream_comp_start_ = 0;
+  int64_t stream_entries_ = 0;
   // The previous pass's rows: (rows fully stored, cycle), in row order; empty = not streamable.
   std::vector<std::pair<int64_t, uint64_t>> rows_done_;
 };
@@ -107,49 +146,21 @@ std::vector<RunTimes> RunPipeline::plan(const PassSpec& p, ComputeFn&& compute) 
   std::vector<std::pair<int64_t, uint64_t>> done;
   for (int64_t first = 0; first < p.vectors; first += engines_) {
     const int64_t count = std::min(engines_, p.vectors - first);
+    uint64_t ready = producer_done;
+    if (p.row_wise && !producer.empty() && producer.back().first >= first + count) {
+      for (const auto& pr : producer)
+        if (pr.first >= first + count) {
+          ready = pr.second;
+          break;
+        }
+    }
     for (int64_t s = 0; s < p.stacks; ++s) {
-      RunTimes r;
-      r.vectors = count;
-      r.stack = s;
-      uint64_t ready = producer_done;
-      if (p.row_wise && !producer.empty() && producer.back().first >= first + count) {
-        for (const auto& pr : producer)
-          if (pr.first >= first + count) {
-            ready = pr.second;
-            break;
-          }
-      }
-      r.in_bits = count * (p.in_elems * p.in_elem_bits + p.extra_in_bits_per_vector);
-      r.load_start = std::max({in_free_, store_start_hist_[0], ready});
-      r.load_end = r.load_start + load_cycles(c_, p, count);
-      in_free_ = r.load_end;
-      // Twiddles depend only on the length; butterfly coefficients on the op and stack.
-      const std::string key = p.fft ? "fft#" + std::to_string(p.length)
-                                    : p.name + "#" + std::to_string(s);
-      r.coef_end = 0;
-      if (key != coef_key_ && p.coef_elems > 0) {
-        r.coef_bits = p.coef_elems * p.coef_elem_bits;
-        const uint64_t start = std::max(coef_free_, comp_end_prev_);
-        r.coef_end = start + coef_cycles(c_, p, r.coef_bits);
-        coef_free_ = r.coef_end;
-        coef_key_ = key;
-      }
-      r.comp_start = std::max({r.load_end, r.coef_end, comp_free_});
-      r.comp_end = r.comp_start + compute(r);
-      comp_end_prev_ = comp_free_;
-      comp_free_ = r.comp_end;
-      r.out_bits = count * run_out_elems(p, s) * p.out_elem_bits;
-      r.store_start = std::max(r.comp_end, out_free_);
-      r.store_end = r.store_start + store_cycles(c_, p, count, s);
-      out_free_ = r.store_end;
-      last_store_ = std::max(last_store_, r.store_end);
-      store_start_hist_[0] = store_start_hist_[1];
-      store_start_hist_[1] = r.store_start;
-      runs.push_back(r);
+      runs.push_back(next_run(p, count, s, ready, compute(count, s)));
+      last_store_ = std::max(last_store_, runs.back().store_end);
     }
     done.emplace_back(first + count, out_free_);
   }
-  rows_done_ = p.row_wise ? done : std::vector<std::pair<int64_t, uint64_t>>{};
+  rows_done_ = p.produces_rows ? done : std::vector<std::pair<int64_t, uint64_t>>{};
   return runs;
 }
 

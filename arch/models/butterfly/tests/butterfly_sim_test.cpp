@@ -1,0 +1,218 @@
+// The butterfly model through its run_op interface: cycles, MACs and bytes from the rules, bank
+// conflicts and data hazards counted the same in cycle and fast fidelity, functional outputs
+// against the reference executor, fused post-processing, and the dense baseline's engines.
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "arch/models/butterfly/butterfly.h"
+#include "arch/models/butterfly/tests/butterfly_test_util.h"
+#include "compress/reference/executor.h"
+#include "tests/test_util.h"
+
+namespace {
+
+using codesim::arch::ButterflyParams;
+using codesim::sim::Fidelity;
+namespace bt = codesim::arch::butterfly::testing;
+using bt::ceil_div;
+using bt::Job;
+using bt::OneOp;
+
+int log2i(int64_t n) { return 63 - __builtin_clzll(static_cast<uint64_t>(n)); }
+
+}  // namespace
+
+TEST_CASE("butterfly op: cycles, MACs and bytes from the rules, fast equals cycle", "[sim]") {
+  OneOp a;
+  a.butterfly(20, 48, 64, 2, 100);  // 20 rows on 8 engines: 3 row groups x 2 stacks
+  ButterflyParams p;
+  p.engines = 8;
+  p.units_per_engine = 2;
+  p.input_port_bits = 64;
+  p.coef_port_bits = 64;
+  p.output_port_bits = 64;
+  std::vector<Job> jobs{{bt::make(p), &a.w, {0}, Fidelity::kFast, true},
+                        {bt::make(p), &a.w, {0}, Fidelity::kCycle, true}};
+  bt::run_all(jobs);
+  const Job& f = jobs[0];
+  const Job& c = jobs[1];
+  CHECK(f.cycles == c.cycles);
+  CHECK(f.counters == c.counters);
+  CHECK(f.out == c.out);
+  // 6 runs; pairs per vector and stack: 6 stages x 32 pairs, 4 multiplies each.
+  CHECK(f.runs.size() == 6);
+  CHECK(f.counters.at("bu_muls") == 20u * 2 * 6 * 32 * 4);
+  CHECK(f.counters.at("bank_conflict_cycles") == 0);
+  // Bytes: 48 inputs per row for each stack run; 100 outputs per row; each stack's 6 x 32 x 64-bit
+  // coefficient entries (96 entries, within a half of the weight buffer) are fetched once.
+  CHECK(f.counters.at("dram_write_bytes") == 20u * 100 * 2);
+  CHECK(f.counters.at("dram_read_bytes") == 20u * 2 * 48 * 2 + 2u * 6 * 32 * 8);
+  // The op ends when the last store ends (it is the workload's last op).
+  CHECK(f.cycles == f.runs.back().store_end);
+  CHECK(f.outcome.functional_mismatches == 0);
+}
+
+TEST_CASE("plain layout costs exactly the traced conflicts in both fidelities", "[sim]") {
+  OneOp a;
+  a.butterfly(8, 256, 256, 1, 256);
+  ButterflyParams p;
+  p.engines = 8;
+  p.skew = false;
+  ButterflyParams q = p;
+  q.skew = true;
+  std::vector<Job> jobs{{bt::make(p), &a.w, {0}, Fidelity::kFast},
+                        {bt::make(p), &a.w, {0}, Fidelity::kCycle},
+                        {bt::make(q), &a.w, {0}, Fidelity::kCycle}};
+  bt::run_all(jobs);
+  // n = 256, NB = 8: stages 3..7 (stride >= 8) conflict, 32 issue cycles each.
+  CHECK(jobs[1].counters.at("bank_conflict_cycles") == 5u * 32);
+  CHECK(jobs[0].counters.at("bank_conflict_cycles") == 5u * 32);
+  CHECK(jobs[0].cycles == jobs[1].cycles);
+  CHECK(jobs[1].cycles == jobs[2].cycles + 5 * 32);
+  CHECK(jobs[2].counters.at("bank_conflict_cycles") == 0);
+}
+
+TEST_CASE("cycle fidelity: no bank conflict in any stage of any supported length with the skew",
+          "[sim]") {
+  // Every length up to max_length, as a butterfly (real) and as a complex 1-D FFT, on two
+  // engines with two vectors each; the plain layout conflicts on every stage with stride >= 2U.
+  std::vector<OneOp> ws;
+  for (int64_t n = 2; n <= 4096; n *= 2) {
+    ws.emplace_back();
+    ws.back().butterfly(4, n, n, 1, n);
+    ws.emplace_back();
+    ws.back().fft(4, n, {n}, false, false);
+  }
+  ButterflyParams skew;
+  skew.engines = 2;
+  ButterflyParams plain = skew;
+  plain.skew = false;
+  std::vector<Job> jobs;
+  for (auto& o : ws) {
+    jobs.push_back({bt::make(skew), &o.w, {0}, Fidelity::kCycle});
+    jobs.push_back({bt::make(plain), &o.w, {0}, Fidelity::kCycle});
+  }
+  bt::run_all(jobs);
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const int64_t n = int64_t{1} << (i / 2 + 1);
+    const int stages = log2i(n);
+    INFO("length " << n << (i % 2 ? " fft" : " butterfly"));
+    CHECK(jobs[2 * i].runs.size() == 2);
+    CHECK(jobs[2 * i].counters.at("bank_conflict_cycles") == 0);
+    // Plain: one extra cycle per issue cycle of each stage with stride >= 8, in each run.
+    const int64_t conflicting = std::max(0, stages - 3);
+    CHECK(jobs[2 * i + 1].counters.at("bank_conflict_cycles") ==
+          static_cast<uint64_t>(2 * conflicting * ceil_div(n / 2, 4)));
+  }
+}
+
+TEST_CASE("short vectors wait for their operands, the same in both fidelities", "[sim]") {
+  OneOp a;
+  a.butterfly(4, 32, 32, 1, 32);  // 4 issue cycles per stage < 2 x 7 cycles of latency
+  ButterflyParams p;
+  p.engines = 4;
+  std::vector<Job> jobs{{bt::make(p), &a.w, {0}, Fidelity::kFast},
+                        {bt::make(p), &a.w, {0}, Fidelity::kCycle}};
+  bt::run_all(jobs);
+  CHECK(jobs[0].counters.at("dependency_stall_cycles") > 0);
+  CHECK(jobs[0].counters == jobs[1].counters);
+  CHECK(jobs[0].cycles == jobs[1].cycles);
+  // The stalls stretch compute beyond 5 stages x 4 issue cycles + latency.
+  CHECK(jobs[0].runs[0].comp_end - jobs[0].runs[0].comp_start ==
+        5 * 4 - 1 + 7 + jobs[0].counters.at("dependency_stall_cycles"));
+}
+
+TEST_CASE("functional butterfly and fft match the reference executor within the FP16 bound",
+          "[sim]") {
+  std::vector<OneOp> ws(5);
+  ws[0].butterfly(5, 48, 64, 2, 100);
+  ws[1].fft(6, 12, {16}, true, false);
+  ws[2].fft(12, 24, {16, 32}, true, true);
+  ws[3].fft(8, 16, {8, 16}, false, false);
+  ws[4].fft(8, 16, {8, 16}, false, false, true);
+  ButterflyParams p;
+  p.engines = 4;
+  std::vector<Job> jobs;
+  for (auto& o : ws) jobs.push_back({bt::make(p), &o.w, {0}, Fidelity::kCycle, true});
+  bt::run_all(jobs);
+  for (size_t i = 0; i < ws.size(); ++i) {
+    codesim::compress::Executor ex(ws[i].w);
+    const auto res = ex.run({});
+    const auto& want = res.at("y").data;
+    const auto& got = jobs[i].out;
+    REQUIRE(got.size() == want.size());
+    double peak = 0;
+    for (float v : want) peak = std::max(peak, std::fabs(static_cast<double>(v)));
+    // Stated bound: |error| <= 2^-10 (stages + 1) max|y|, FP16 rounding at every unit output.
+    const auto& op = ws[i].w.ops(0);
+    int stages = 0;
+    if (op.has_butterfly()) stages = static_cast<int>(op.butterfly().stages());
+    if (op.has_fft())
+      for (int64_t l : op.fft().lengths()) stages += log2i(l);
+    const double tol = std::ldexp(1.0, -10) * (stages + 1) * peak;
+    int64_t bad = 0;
+    for (size_t k = 0; k < got.size(); ++k) bad += std::fabs(got[k] - want[k]) > tol;
+    INFO("case " << i);
+    CHECK(bad == 0);
+    CHECK(jobs[i].outcome.functional_mismatches == 0);
+  }
+}
+
+TEST_CASE("FABNet layers: fast and cycle fidelity report the same and fuse post-processing",
+          "[sim]") {
+  const std::string dir = codesim::test::temp_dir();
+  const std::string wl = codesim::test::write_file(
+      dir, "w.yaml", "workload: {zoo: fabnet, variant: base, seq_len: 200}\n");
+  const std::string arch =
+      codesim::test::source_path("arch/models/butterfly/configs/vcu128_be120.yaml");
+  const auto fast = codesim::test::run_codesim("run --arch " + arch + " --workload " + wl +
+                                               " --out " + dir + "/f -q");
+  const auto cyc = codesim::test::run_codesim("run --arch " + arch + " --workload " + wl +
+                                              " --out " + dir + "/c -q --fidelity cycle");
+  REQUIRE(fast.status == 0);
+  REQUIRE(cyc.status == 0);
+  const std::string fj = codesim::test::read_file(dir + "/f/report.csv");
+  const std::string cj = codesim::test::read_file(dir + "/c/report.csv");
+  // Every op's start, cycles and counters are equal in both fidelities.
+  CHECK(fj == cj);
+  // Shortcut adds, LayerNorms and GELUs run on the write-back: no cycles of their own.
+  CHECK_THAT(fj, Catch::Contains("layer0.ffn.norm,layernorm,1,"));
+  CHECK_THAT(fj, Catch::Contains("layer0.ffn.gelu,eltwise,1,"));
+  CHECK_THAT(fj, Catch::Matches("[\\s\\S]*\nlayer0\\.mix\\.norm,layernorm,1,[0-9]+,0,[\\s\\S]*"));
+}
+
+TEST_CASE("dense baseline: weight GEMMs on the linear engine, attention heads in rounds", "[sim]") {
+  ButterflyParams d;
+  d.engines = 0;
+  d.heads = 8;
+  d.qk_macs = 32;
+  d.sv_macs = 32;
+  d.dense_multipliers = 1536;
+  OneOp proj;
+  proj.gemm("proj", 1, 128, 768, 768, true);
+  // 12 heads of 128 x 128 scores over 64 features, then S.V.
+  OneOp att;
+  att.gemm("scores", 12, 128, 128, 64, false);
+  att.softmax("softmax", "scores.out", 12 * 128, 128);
+  att.gemm("context", 12, 128, 64, 128, false, "softmax.out");
+  std::vector<Job> jobs{{bt::make(d), &proj.w, {0}}, {bt::make(d), &att.w, {0, 1, 2}}};
+  bt::run_all(jobs);
+  // Adder-tree fill: multiplier 2 + 2 per level over log2(k) levels + accumulate and register 4.
+  const auto fill = [](int64_t k) { return 2 + 2 * log2i(k) + 4; };
+  CHECK(jobs[0].cycles == static_cast<uint64_t>(ceil_div(128 * 768 * 768, 1536) + fill(768)));
+  CHECK(jobs[0].counters.at("dense_macs") == 128u * 768 * 768);
+  // Each head on one 32-multiplier unit: 12 heads on 8 units take 2 rounds; softmax streams one
+  // score per cycle per head; the three overlap row by row (slowest + one row of the others).
+  const uint64_t qk = 2 * ceil_div(128 * 128 * 64, 32) + fill(64);
+  const uint64_t sv = 2 * ceil_div(128 * 64 * 128, 32) + fill(128);
+  const uint64_t sm = 12 * 128 * 128 / 8;
+  const uint64_t slowest = std::max({qk, sv, sm});
+  CHECK(jobs[1].cycles == slowest + (qk + sv + sm - slowest) / (12 * 128));
+  CHECK(jobs[1].counters.at("ap_macs") == 2u * 12 * 128 * 128 * 64);
+  // Scores and probabilities stay on chip: DRAM sees Q, K, V in and the context out only.
+  CHECK(jobs[1].counters.at("dram_read_bytes") == 3u * 12 * 128 * 64 * 2);
+  CHECK(jobs[1].counters.at("dram_write_bytes") == 12u * 128 * 64 * 2);
+}
