@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""Attributes the difference between codesim's butterfly model and the FABNet authors' cycle model.
+
+The authors' model (SamsungLabs/Butterfly_Acc @ 1bb951f) is re-implemented here from the rules
+in shared/reference/fabnet_model_notes.md (no code of theirs). Each step of the ladder changes one
+thing, so each column-to-column difference has one named cause:
+
+  authors   the model as published (its departures from the hardware included)
+  +slots    every row group charged: the FFT pipeline counts n-1 later groups (not n-2), the
+            butterfly pipeline n-1 steady slots (not n-3), and the final write-back is charged
+  +2-D FFT  the second FFT pass runs along the sequence at length pow2(L) over the hidden columns
+            (the model charges a second length-H' pass over the L rows)
+  +shapes   the workload's real widths: hidden 768 is padded to 1024 only inside the engines (DRAM
+            moves 768), FFN1 is 3 stacks of 1024 (not 4), FFN2 writes 768 (not 4096)
+  codesim   codesim's fast fidelity; the rest is the hardware rules codesim adds (see README.md)
+
+Usage: compare_authors.py [--codesim PATH] [--markdown] CONFIG VARIANT L [L ...]
+  CONFIG is a file in configs/ (its engines and port widths are read from it).
+"""
+
+import argparse
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+U, B = 4, 16  # units per engine and word bits in the authors' model
+
+
+def lg(x):
+    return x.bit_length() - 1
+
+
+def pow2ceil(x):
+    return 1 << (x - 1).bit_length()
+
+
+def cdiv(a, b):
+    return -(-a // b)
+
+
+def shape(variant):
+    return (768, 3072, 12) if variant == "base" else (1024, 4096, 24)
+
+
+def fft_run(n, in_elems, out_elems, e_in, e_out, p, ports):
+    """One FFT row group: stage 1 = load then compute, stage 2 = write-back."""
+    b_in, b_w, b_out = ports
+    t_in = max(cdiv(in_elems * p, b_in // e_in), n)
+    t_coef = max(cdiv(lg(n) * n, b_w // 32), lg(n) * n * 32 / (4 * U * 2 * B))
+    t_fft = n * lg(n) / (2 * U)
+    return t_fft + max(t_in, t_coef), max(cdiv(out_elems * p, b_out // e_out), out_elems)
+
+
+def bfly_run(w, in_elems, out_elems, p, ports):
+    """One butterfly run: load (data and weights), compute, write-back."""
+    b_in, b_w, b_out = ports
+    s1 = max(max(cdiv(in_elems * p, b_in // 16), w),
+             max(cdiv(lg(w) * 2 * w, b_w // 16), lg(w) * 2 * w * 16 / (4 * U * 2 * B)))
+    s2 = w * lg(w) / (2 * U)
+    s3 = max(cdiv(out_elems * p, b_out // 16), out_elems)
+    return s1, s2, s3
+
+
+def fft_total(s1, s2, n, fixed):
+    if fixed:
+        return s1 + (n - 1) * max(s1, s2) + s2
+    return s1 + max(0, n - 2) * max(s1, s2)
+
+
+def bfly_total(s, n, fixed):
+    s1, s2, s3 = s
+    if fixed:
+        return s1 + s2 + s3 + (n - 1) * max(s)
+    if n <= 2:
+        return s1 + s2
+    return s1 + s2 + (n - 3) * max(s) + max(s2, s3)
+
+
+def ladder(variant, seq, p, ports):
+    """Total cycles for each step of the ladder (before codesim)."""
+    h, f, layers = shape(variant)
+    hp, fp = pow2ceil(h), pow2ceil(f)
+    groups = cdiv(seq, p)
+    out = {}
+    for step in ("authors", "+slots", "+2-D FFT", "+shapes"):
+        fixed = step != "authors"
+        real = step == "+shapes"
+        width, ffn = (h, f) if real else (hp, fp)
+        # FFT pass 1: real in, complex out.
+        if step in ("+2-D FFT", "+shapes"):
+            n = pow2ceil(seq)  # along the sequence, one hidden column per engine
+            s1, s2 = fft_run(n, seq, seq, 16, 32, p, ports)
+            fft1 = fft_total(s1, s2, cdiv(width, p), fixed)
+        else:
+            s1, s2 = fft_run(hp, hp, hp, 16, 32, p, ports)
+            fft1 = fft_total(s1, s2, groups, fixed)
+        # FFT pass 2: complex in, real out, along the hidden axis over the rows.
+        s1, s2 = fft_run(hp, width, width, 32, 16, p, ports)
+        fft2 = fft_total(s1, s2, groups, fixed)
+        # FFN1: width -> ffn as square butterflies of hp (the model: fp / hp; really ceil(f / hp)).
+        stacks = cdiv(f, hp) if real else fp // hp
+        ffn1 = bfly_total(bfly_run(hp, width, hp, p, ports), groups * stacks, fixed)
+        # FFN2: ffn -> width as one butterfly of fp, writing fp (the model) or width outputs.
+        ffn2 = bfly_total(bfly_run(fp, ffn, width if real else fp, p, ports), groups, fixed)
+        out[step] = layers * (fft1 + fft2 + ffn1 + ffn2)
+    return out
+
+
+def read_config(path):
+    text = open(path).read()
+    def key(k):
+        m = re.search(r"^\s*%s:\s*(\d+)" % k, text, re.M)
+        if not m:
+            sys.exit("compare_authors: %s has no %s" % (path, k))
+        return int(m.group(1))
+    return key("engines"), (key("input_port_bits"), key("coef_port_bits"), key("output_port_bits"))
+
+
+def codesim_cycles(binary, config, variant, seq):
+    with tempfile.TemporaryDirectory() as d:
+        wl = os.path.join(d, "w.yaml")
+        with open(wl, "w") as f:
+            f.write("workload: {zoo: fabnet, variant: %s, seq_len: %d}\n" % (variant, seq))
+        subprocess.run([binary, "run", "-q", "--arch", config, "--workload", wl, "--out",
+                        os.path.join(d, "o")], check=True)
+        lines = open(os.path.join(d, "o", "report.csv")).read().splitlines()
+        col = lines[0].split(",").index("cycles")
+        return sum(int(l.split(",")[col]) for l in lines[1:])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--codesim", default=os.path.join(HERE, "../../../build/bin/codesim"))
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("config")
+    ap.add_argument("variant", choices=("base", "large"))
+    ap.add_argument("lengths", type=int, nargs="+")
+    a = ap.parse_args()
+    config = a.config if os.path.exists(a.config) else os.path.join(HERE, "configs",
+                                                                   a.config + ".yaml")
+    p, ports = read_config(config)
+    steps = ("authors", "+slots", "+2-D FFT", "+shapes", "codesim")
+    name = os.path.basename(config)[:-5]
+    if a.markdown:
+        print("| design | model | L | " + " | ".join(steps) + " | codesim / authors |")
+        print("|---|---|---|" + "---|" * (len(steps) + 1))
+    else:
+        print("%-14s %-5s %5s " % ("design", "model", "L") +
+              " ".join("%11s" % s for s in steps) + "  codesim/authors")
+    for seq in a.lengths:
+        row = ladder(a.variant, seq, p, ports)
+        row["codesim"] = codesim_cycles(a.codesim, config, a.variant, seq)
+        ratio = "%+.1f%%" % (100 * (row["codesim"] / row["authors"] - 1))
+        if a.markdown:
+            print("| %s | %s | %d | " % (name, a.variant, seq) +
+                  " | ".join("{:,.0f}".format(row[s]).replace(",", " ") for s in steps) +
+                  " | %s |" % ratio)
+        else:
+            print("%-14s %-5s %5d " % (name, a.variant, seq) +
+                  " ".join("%11.0f" % row[s] for s in steps) + "  " + ratio)
+
+
+if __name__ == "__main__":
+    main()
