@@ -284,7 +284,7 @@ FpgaEstimate ButterflyModel::estimate_fpga(const Params& p) {
   // LUTs: linear in the butterfly units through the paper's two VCU128 builds (Table VII: 160
   // units 358,609 LUTs, 480 units 1,034,610), so it reproduces those two by construction.
   constexpr int64_t kLut160 = 358609, kLut480 = 1034610;
-  e.luts = kLut160 + (p.engines * u - 160) * (kLut480 - kLut160) / 320;
+  if (p.engines > 0) e.luts = kLut160 + (p.engines * u - 160) * (kLut480 - kLut160) / 320;
   return e;
 }
 
@@ -665,24 +665,48 @@ bool ButterflyModel::attention_start(const ir::v1::Workload& w, int index) const
 uint64_t ButterflyModel::attention_pipeline(const sim::OpTask& task, int index, uint64_t start) {
   // Q.K^T -> softmax -> S.V on the attention processor, row-pipelined (the paper's fine-grained
   // pipeline): softmax of score row i runs while row i+1 is multiplied, and S.V of row i starts
-  // when its probabilities exist; scores never leave the chip. Total = the slowest of the three
-  // plus one row of the others.
+  // when its probabilities exist; scores never leave the chip. Alone, that takes the slowest of
+  // the three plus one row of the others. Against the butterfly processor: Q.K^T starts when K is
+  // stored and Q's first row group is (the rows of Q stream in as the engines store them), and
+  // S.V needs all of V.
   const ir::v1::Workload& w = task.workload;
   const ir::v1::Op& sm = w.ops(index + 1);
-  const sim::OpTask sv_task{w, w.ops(index + 2), task.fidelity, false, task.outcome};
-  const uint64_t t_qk = run_dense(task, start, DenseRole::kScores) - start;
+  const ir::v1::Op& sv = w.ops(index + 2);
+  const sim::OpTask sv_task{w, sv, task.fidelity, false, task.outcome};
+  const auto ready = [&](const std::string& t) {
+    auto it = ready_.find(t);
+    return it == ready_.end() ? start : it->second;
+  };
+  const std::string& q = task.op.inputs(0);
+  uint64_t q_first = ready(q), q_last = q_first;
+  double q_last_share = 1.0;  // share of Q's rows in its last row group
+  if (q == last_bp_output_ && !last_bp_rows_.empty()) {
+    q_first = last_bp_rows_.front().second;
+    q_last = last_bp_rows_.back().second;
+    const int64_t rows = last_bp_rows_.back().first;
+    const int64_t before =
+        last_bp_rows_.size() > 1 ? last_bp_rows_[last_bp_rows_.size() - 2].first : 0;
+    q_last_share = static_cast<double>(rows - before) / static_cast<double>(rows);
+  }
+  const uint64_t begin = std::max({ap_free_, ready(task.op.inputs(1)), q_first});
+  const uint64_t t_qk = run_dense(task, begin, DenseRole::kScores) - begin;
   // Each head's softmax streams one score per cycle (max, exponent-sum and scale are pipelined
   // across rows), so it only limits the rate when a row's scores come faster than that.
   const int64_t scores = elements_of(w, sm.outputs(0));
   postp_ops_ += static_cast<uint64_t>(3 * scores);
   const uint64_t t_sm = static_cast<uint64_t>(ceil_div(scores, p_.heads));
-  const uint64_t t_sv = run_dense(sv_task, start, DenseRole::kContext) - start;
+  const uint64_t t_sv = run_dense(sv_task, begin, DenseRole::kContext) - begin;
   const uint64_t rows = static_cast<uint64_t>(
       std::max<int64_t>(1, std::max<int64_t>(1, task.op.gemm().batch()) * task.op.gemm().m()));
   const uint64_t slowest = std::max({t_qk, t_sm, t_sv});
+  const uint64_t alone = slowest + (t_qk + t_sm + t_sv - slowest) / rows;
+  const uint64_t v_ready = sv.inputs_size() > 1 ? ready(sv.inputs(1)) : begin;
+  const uint64_t end = std::max({begin + alone, v_ready + t_sv,
+                                 q_last + static_cast<uint64_t>(std::ceil(q_last_share * alone))});
   fused_until_ = index + 2;
+  ap_free_ = end;
   task.outcome.note = "pipelined with the softmax and S.V that follow";
-  return start + slowest + (t_qk + t_sm + t_sv - slowest) / rows;
+  return end;
 }
 
 void ButterflyModel::run_op(const sim::OpTask& task) {
@@ -702,6 +726,12 @@ void ButterflyModel::run_op(const sim::OpTask& task) {
   uint64_t end;
   if (bp_op && p_.engines > 0) {
     end = run_bp(task, index);
+    last_bp_rows_ = pipe_.rows_done();
+    for (int i = index; i <= std::max(index, fused_until_) && i >= 0; ++i)
+      for (const auto& out : task.workload.ops(i).outputs()) {
+        ready_[out] = pipe_.last_store_end();
+        last_bp_output_ = out;
+      }
   } else {
     // Other units start after the butterfly processor's results are stored.
     const uint64_t start = std::max(cycle(), pipe_.last_store_end());
@@ -717,6 +747,8 @@ void ButterflyModel::run_op(const sim::OpTask& task) {
     } else {
       end = run_postp(task, start);
     }
+    for (int i = index; i <= std::max(index, fused_until_) && i >= 0; ++i)
+      for (const auto& out : task.workload.ops(i).outputs()) ready_[out] = end;
     pipe_.sync_to(end);
   }
   if (end > cycle()) wait_cycles(end - cycle());

@@ -14,6 +14,9 @@ thing, so each column-to-column difference has one named cause:
             moves 768), FFN1 is 3 stacks of 1024 (not 4), FFN2 writes 768 (not 4096)
   codesim   codesim's fast fidelity; the rest is the hardware rules codesim adds (see README.md)
 
+For a config without butterfly engines (the dense baseline) the workload is BERT and the columns
+are the authors' baseline model (att_accelerator, head_dim 64, its CLI default) and codesim.
+
 Usage: compare_authors.py [--codesim PATH] [--markdown] CONFIG VARIANT L [L ...]
   CONFIG is a file in configs/ (its engines and port widths are read from it).
 """
@@ -110,6 +113,32 @@ def ladder(variant, seq, p, ports):
     return out
 
 
+def dense_baseline(variant, seq, d=64, v=64, heads=8):
+    """The authors' dense baseline (notes section 2), total cycles."""
+    h, f, layers = shape(variant)
+    groups = math.ceil(h / d / heads)
+    a1 = max(cdiv(seq * h, 128), seq * h / 64) + max(cdiv(heads * d * h, 128),
+                                                      heads * d * h / 2048)
+    a2 = max(seq * h / 64, d * h * seq / 256, seq * h * d / v, seq * d / 32)
+    r = seq * d / 32
+    a3_first = 2 * r + 40 + max(r, seq + 72) + (seq - 1) * max(r, seq)
+    a3_steady = seq * max(r, seq)
+    mha = (a1 + max(a1 if groups >= 2 else 0, a2 + 21) +
+           max(a1 if groups >= 3 else 0, a2 if groups >= 2 else 0, a3_first))
+    for i in range(1, groups):
+        mha += max(a1 if i + 2 < groups else 0, a2 if i + 1 < groups else 0, a3_steady)
+    ln_init = (math.log(8) + (h // 8) * (h // 64) + 2) + (2 + 3 + math.log(8) + h // 8 + 16 + 68)
+    ln_row, out_row = (h // 8) * (h // 64), h // 8
+    p1 = max(cdiv(seq * h, 128), seq * h / 64) + max(cdiv(h * h, 128), h * h / 2048)
+    q = max(h / 64, h * h / 2048)
+    lp = p1 + 21 + q + max(q, ln_init) + (seq - 1) * max(q, ln_row, out_row)
+    fc1 = (max(cdiv(seq * h, 128), seq * h / 64) + max(cdiv(f * h, 128), f * h / 2048) +
+           seq * max(h / 64, f * h / 2048))
+    q2 = max(f / 64, h * f / 2048)
+    fc2 = 21 + q2 + max(q2, ln_init) + (seq - 1) * max(q2, ln_row, out_row)
+    return layers * (mha + lp + fc1 + fc2)
+
+
 def read_config(path):
     text = open(path).read()
     def key(k):
@@ -120,11 +149,11 @@ def read_config(path):
     return key("engines"), (key("input_port_bits"), key("coef_port_bits"), key("output_port_bits"))
 
 
-def codesim_cycles(binary, config, variant, seq):
+def codesim_cycles(binary, config, zoo, variant, seq):
     with tempfile.TemporaryDirectory() as d:
         wl = os.path.join(d, "w.yaml")
         with open(wl, "w") as f:
-            f.write("workload: {zoo: fabnet, variant: %s, seq_len: %d}\n" % (variant, seq))
+            f.write("workload: {zoo: %s, variant: %s, seq_len: %d}\n" % (zoo, variant, seq))
         subprocess.run([binary, "run", "-q", "--arch", config, "--workload", wl, "--out",
                         os.path.join(d, "o")], check=True)
         lines = open(os.path.join(d, "o", "report.csv")).read().splitlines()
@@ -143,24 +172,29 @@ def main():
     config = a.config if os.path.exists(a.config) else os.path.join(HERE, "configs",
                                                                    a.config + ".yaml")
     p, ports = read_config(config)
-    steps = ("authors", "+slots", "+2-D FFT", "+shapes", "codesim")
+    steps = ("authors", "+slots", "+2-D FFT", "+shapes", "codesim") if p else ("authors",
+                                                                              "codesim")
     name = os.path.basename(config)[:-5]
     if a.markdown:
         print("| design | model | L | " + " | ".join(steps) + " | codesim / authors |")
         print("|---|---|---|" + "---|" * (len(steps) + 1))
     else:
-        print("%-14s %-5s %5s " % ("design", "model", "L") +
+        print("%-19s %-5s %5s " % ("design", "model", "L") +
               " ".join("%11s" % s for s in steps) + "  codesim/authors")
     for seq in a.lengths:
-        row = ladder(a.variant, seq, p, ports)
-        row["codesim"] = codesim_cycles(a.codesim, config, a.variant, seq)
+        if p:
+            row = ladder(a.variant, seq, p, ports)
+            row["codesim"] = codesim_cycles(a.codesim, config, "fabnet", a.variant, seq)
+        else:
+            row = {"authors": dense_baseline(a.variant, seq),
+                   "codesim": codesim_cycles(a.codesim, config, "bert", a.variant, seq)}
         ratio = "%+.1f%%" % (100 * (row["codesim"] / row["authors"] - 1))
         if a.markdown:
             print("| %s | %s | %d | " % (name, a.variant, seq) +
                   " | ".join("{:,.0f}".format(row[s]).replace(",", " ") for s in steps) +
                   " | %s |" % ratio)
         else:
-            print("%-14s %-5s %5d " % (name, a.variant, seq) +
+            print("%-19s %-5s %5d " % (name, a.variant, seq) +
                   " ".join("%11.0f" % row[s] for s in steps) + "  " + ratio)
 
 

@@ -114,6 +114,8 @@ class RunPipeline {
   std::vector<RunTimes> plan(const PassSpec& p, ComputeFn&& compute);
 
   uint64_t compute_free() const { return hist_[1].comp_end; }
+  // The last pass's rows: (rows fully stored, cycle) per row group; empty if it is not row-wise.
+  const std::vector<std::pair<int64_t, uint64_t>>& rows_done() const { return rows_done_; }
   uint64_t last_store_end() const { return last_store_; }
   const PortConfig& config() const { return c_; }
   int64_t engines() const { return engines_; }

@@ -51,6 +51,23 @@ struct OneOp {
     op->add_inputs(tensor("t", {stacks, b->stages(), length / 2, 2, 2}, true));
     op->add_outputs(tensor("y", {rows, out}, false, false));
   }
+  // A named butterfly linear of `x` (rows x in) to `rows x out`; returns the output tensor.
+  std::string linear(const std::string& name, const std::string& x, int64_t rows, int64_t in,
+                     int64_t out) {
+    ir::Op* op = w.add_ops();
+    op->set_name(name);
+    auto* b = op->mutable_butterfly();
+    int64_t length = 2;
+    while (length < in) length *= 2;
+    b->set_batch(rows);
+    b->set_length(length);
+    b->set_stages(static_cast<int64_t>(std::log2(length)));
+    b->set_stacks((out + length - 1) / length);
+    op->add_inputs(x);
+    op->add_inputs(tensor(name + ".t", {b->stacks(), b->stages(), length / 2, 2, 2}, true, false));
+    op->add_outputs(tensor(name + ".out", {rows, out}, false, false));
+    return name + ".out";
+  }
   void fft(int64_t rows, int64_t cols, std::vector<int64_t> lengths, bool real_in, bool real_out,
            bool inverse = false) {
     ir::Op* op = w.add_ops();
