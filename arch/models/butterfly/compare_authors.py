@@ -12,7 +12,10 @@ thing, so each column-to-column difference has one named cause:
             (the model charges a second length-H' pass over the L rows)
   +shapes   the workload's real widths: hidden 768 is padded to 1024 only inside the engines (DRAM
             moves 768), FFN1 is 3 stacks of 1024 (not 4), FFN2 writes 768 (not 4096)
-  codesim   codesim's fast fidelity; the rest is the hardware rules codesim adds (see README.md)
+  +PostP    the post-processor the model leaves out: the shortcut rows of the FFT block and of the
+            FFN come over the input port with the last pass's input, and the LayerNorm's two
+            statistics passes (2 ceil(H / 2U) cycles) precede each of its write-backs
+  codesim   codesim's fast fidelity; the rest is how codesim overlaps the stages (README.md)
 
 For a config without butterfly engines (the dense baseline) the workload is BERT and the columns
 are the authors' baseline model (att_accelerator, head_dim 64, its CLI default) and codesim.
@@ -49,22 +52,22 @@ def shape(variant):
     return (768, 3072, 12) if variant == "base" else (1024, 4096, 24)
 
 
-def fft_run(n, in_elems, out_elems, e_in, e_out, p, ports):
+def fft_run(n, in_elems, out_elems, e_in, e_out, p, ports, extra_bits=0, ln=0):
     """One FFT row group: stage 1 = load then compute, stage 2 = write-back."""
     b_in, b_w, b_out = ports
-    t_in = max(cdiv(in_elems * p, b_in // e_in), n)
+    t_in = max(cdiv(in_elems * p * e_in + extra_bits * p, b_in), n)
     t_coef = max(cdiv(lg(n) * n, b_w // 32), lg(n) * n * 32 / (4 * U * 2 * B))
     t_fft = n * lg(n) / (2 * U)
-    return t_fft + max(t_in, t_coef), max(cdiv(out_elems * p, b_out // e_out), out_elems)
+    return t_fft + max(t_in, t_coef), ln + max(cdiv(out_elems * p, b_out // e_out), out_elems)
 
 
-def bfly_run(w, in_elems, out_elems, p, ports):
+def bfly_run(w, in_elems, out_elems, p, ports, extra_bits=0, ln=0):
     """One butterfly run: load (data and weights), compute, write-back."""
     b_in, b_w, b_out = ports
-    s1 = max(max(cdiv(in_elems * p, b_in // 16), w),
+    s1 = max(max(cdiv(in_elems * p * 16 + extra_bits * p, b_in), w),
              max(cdiv(lg(w) * 2 * w, b_w // 16), lg(w) * 2 * w * 16 / (4 * U * 2 * B)))
     s2 = w * lg(w) / (2 * U)
-    s3 = max(cdiv(out_elems * p, b_out // 16), out_elems)
+    s3 = ln + max(cdiv(out_elems * p, b_out // 16), out_elems)
     return s1, s2, s3
 
 
@@ -89,12 +92,15 @@ def ladder(variant, seq, p, ports):
     hp, fp = pow2ceil(h), pow2ceil(f)
     groups = cdiv(seq, p)
     out = {}
-    for step in ("authors", "+slots", "+2-D FFT", "+shapes"):
+    for step in ("authors", "+slots", "+2-D FFT", "+shapes", "+PostP"):
         fixed = step != "authors"
-        real = step == "+shapes"
+        real = step in ("+shapes", "+PostP")
+        post = step == "+PostP"
         width, ffn = (h, f) if real else (hp, fp)
+        sc = width * 16 if post else 0  # shortcut bits per row
+        ln = 2 * cdiv(width, 2 * U) if post else 0
         # FFT pass 1: real in, complex out.
-        if step in ("+2-D FFT", "+shapes"):
+        if step in ("+2-D FFT", "+shapes", "+PostP"):
             n = pow2ceil(seq)  # along the sequence, one hidden column per engine
             s1, s2 = fft_run(n, seq, seq, 16, 32, p, ports)
             fft1 = fft_total(s1, s2, cdiv(width, p), fixed)
@@ -102,13 +108,14 @@ def ladder(variant, seq, p, ports):
             s1, s2 = fft_run(hp, hp, hp, 16, 32, p, ports)
             fft1 = fft_total(s1, s2, groups, fixed)
         # FFT pass 2: complex in, real out, along the hidden axis over the rows.
-        s1, s2 = fft_run(hp, width, width, 32, 16, p, ports)
+        s1, s2 = fft_run(hp, width, width, 32, 16, p, ports, sc, ln)
         fft2 = fft_total(s1, s2, groups, fixed)
         # FFN1: width -> ffn as square butterflies of hp (the model: fp / hp; really ceil(f / hp)).
         stacks = cdiv(f, hp) if real else fp // hp
         ffn1 = bfly_total(bfly_run(hp, width, hp, p, ports), groups * stacks, fixed)
         # FFN2: ffn -> width as one butterfly of fp, writing fp (the model) or width outputs.
-        ffn2 = bfly_total(bfly_run(fp, ffn, width if real else fp, p, ports), groups, fixed)
+        ffn2 = bfly_total(bfly_run(fp, ffn, width if real else fp, p, ports, sc, ln), groups,
+                          fixed)
         out[step] = layers * (fft1 + fft2 + ffn1 + ffn2)
     return out
 
@@ -172,8 +179,8 @@ def main():
     config = a.config if os.path.exists(a.config) else os.path.join(HERE, "configs",
                                                                    a.config + ".yaml")
     p, ports = read_config(config)
-    steps = ("authors", "+slots", "+2-D FFT", "+shapes", "codesim") if p else ("authors",
-                                                                              "codesim")
+    steps = (("authors", "+slots", "+2-D FFT", "+shapes", "+PostP", "codesim") if p else
+             ("authors", "codesim"))
     name = os.path.basename(config)[:-5]
     if a.markdown:
         print("| design | model | L | " + " | ".join(steps) + " | codesim / authors |")
