@@ -35,6 +35,28 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
+  std::stringstream text(read_file(path));
+  std::string line;
+  std::getline(text, line);
+  std::vector<std::string> header;
+  std::stringstream hs(line);
+  for (std::string cell; std::getline(hs, cell, ',');) header.push_back(cell);
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(text, line)) {
+    if (line.empty()) continue;
+    std::map<std::string, std::string> row;
+    std::stringstream ls(line);
+    std::string cell;
+    for (const auto& h : header) {
+      if (!std::getline(ls, cell, ',')) cell.clear();
+      row[h] = cell;
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
 Command run_codesim(const std::string& args) {
   const std::string dir = temp_dir();
   const std::string out = dir + "/stdout", err = dir + "/stderr";

@@ -1,7 +1,9 @@
 #pragma once
 // Helpers shared by tests that span folders: temporary files and running the codesim binary.
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace codesim::test {
 
@@ -10,6 +12,8 @@ std::string temp_dir();
 // Writes `text` to `dir/name` and returns the path.
 std::string write_file(const std::string& dir, const std::string& name, const std::string& text);
 std::string read_file(const std::string& path);
+// The rows of a comma-separated file with a header line (no quoting), each as column -> cell.
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path);
 
 struct Command {
   int status = -1;

@@ -6,10 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
-#include <map>
-#include <sstream>
 #include <string>
-#include <vector>
 
 #include "tests/test_util.h"
 
@@ -17,29 +14,6 @@ namespace {
 
 const std::string kCsv = CODESIM_SOURCE_DIR "/../shared/reference/fabnet_dev.csv";
 constexpr double kTolerance = 0.15;
-
-std::vector<std::map<std::string, std::string>> read_rows() {
-  std::ifstream in(kCsv);
-  if (!in) FAIL("reference data missing: cannot open " << kCsv);
-  std::string line;
-  std::getline(in, line);
-  std::vector<std::string> header;
-  std::stringstream hs(line);
-  for (std::string cell; std::getline(hs, cell, ',');) header.push_back(cell);
-  std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::map<std::string, std::string> r;
-    std::stringstream ls(line);
-    std::string cell;
-    for (const auto& h : header) {
-      std::getline(ls, cell, ',');
-      r[h] = cell;
-    }
-    rows.push_back(r);
-  }
-  return rows;
-}
 
 // Total cycles of a run: the sum of the per-op cycles in report.csv.
 uint64_t run_cycles(const std::string& arch, const std::string& workload,
@@ -49,21 +23,9 @@ uint64_t run_cycles(const std::string& arch, const std::string& workload,
   const auto r = codesim::test::run_codesim("run -q --arch " + arch + " --workload " + wl +
                                             " --out " + dir + "/o " + params);
   REQUIRE(r.status == 0);
-  std::stringstream csv(codesim::test::read_file(dir + "/o/report.csv"));
-  std::string line;
-  std::getline(csv, line);
-  std::stringstream hs(line);
-  int col = 0, cycles_col = -1;
-  for (std::string cell; std::getline(hs, cell, ','); ++col)
-    if (cell == "cycles") cycles_col = col;
-  REQUIRE(cycles_col >= 0);
   uint64_t total = 0;
-  while (std::getline(csv, line)) {
-    std::stringstream ls(line);
-    std::string cell;
-    for (int i = 0; i <= cycles_col; ++i) std::getline(ls, cell, ',');
-    total += std::stoull(cell);
-  }
+  for (const auto& op : codesim::test::read_csv(dir + "/o/report.csv"))
+    total += std::stoull(op.at("cycles"));
   return total;
 }
 
@@ -71,7 +33,9 @@ uint64_t run_cycles(const std::string& arch, const std::string& workload,
 
 TEST_CASE("FABNet-Base on VCU128 BE-120 lands within 15% of the authors' model (fabnet_dev.csv)",
           "[golden]") {
-  const auto rows = read_rows();
+  std::ifstream probe(kCsv);
+  if (!probe) FAIL("reference data missing: cannot open " << kCsv);
+  const auto rows = codesim::test::read_csv(kCsv);
   REQUIRE(rows.size() == 4);
   const std::string arch =
       codesim::test::source_path("arch/models/butterfly/configs/vcu128_be120.yaml");

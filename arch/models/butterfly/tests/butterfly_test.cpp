@@ -23,6 +23,20 @@ using bf::testing::ceil_div;
 
 int log2i(int64_t n) { return 63 - __builtin_clzll(static_cast<uint64_t>(n)); }
 
+// A pass of full-length vectors (every element read and written) in one mode.
+bf::PassSpec pass(const std::string& name, bool fft, int64_t length, int64_t vectors) {
+  bf::PassSpec p;
+  p.name = name;
+  p.fft = fft;
+  p.length = length;
+  p.stages = log2i(length);
+  p.latency = fft ? 8 : 7;
+  p.vectors = vectors;
+  p.in_elems = length;
+  p.out_elems = length;
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("skewed banks: every stage of every length is conflict-free, every pair once", "[unit]") {
@@ -104,10 +118,7 @@ TEST_CASE("vector timing: the closed form equals the scoreboarded trace wherever
 
 TEST_CASE("run stage times follow their closed forms", "[unit]") {
   const bf::PortConfig c{2048, 256, 2048, 4, 1024};
-  bf::PassSpec p;
-  p.name = "b";
-  p.length = 1024;
-  p.stages = 10;
+  bf::PassSpec p = pass("b", false, 1024, 120);
   p.in_elems = 768;
   p.out_elems = 768;
   // Load: 120 rows x 768 x 16 b over 2048 b = 720 cycles < S2P 1024 elements (padding included).
@@ -141,14 +152,7 @@ TEST_CASE("port timeline books the first gap that fits", "[unit]") {
 
 TEST_CASE("linear runs overlap load, compute and store, FFT runs only load and store", "[unit]") {
   const bf::PortConfig c{2048, 256, 2048, 4, 1024};
-  bf::PassSpec lin;
-  lin.name = "lin";
-  lin.length = 1024;
-  lin.stages = 10;
-  lin.latency = 7;
-  lin.vectors = 360;  // 3 runs of 120
-  lin.in_elems = 1024;
-  lin.out_elems = 1024;
+  const bf::PassSpec lin = pass("lin", false, 1024, 360);  // 3 runs of 120
   const uint64_t comp = 10 * 128 - 1 + 7;
   bf::RunPipeline a(c, 120);
   const auto runs = a.plan(lin, [&](int64_t, int64_t) { return comp; });
@@ -159,10 +163,7 @@ TEST_CASE("linear runs overlap load, compute and store, FFT runs only load and s
   // Every run streams its 1280 coefficient entries (more than a 1024-entry half).
   for (const auto& r : runs) CHECK(r.coef_bits == 10 * 512 * 64);
 
-  bf::PassSpec fft = lin;
-  fft.name = "fft";
-  fft.fft = true;
-  fft.latency = 8;
+  bf::PassSpec fft = pass("fft", true, 1024, 360);
   fft.out_elem_bits = 32;  // store: 120 x 1024 x 32 / 2048 = 1920 > P2S 1024
   const uint64_t fcomp = 10 * 128 - 1 + 8;
   bf::RunPipeline b(c, 120);
@@ -179,15 +180,7 @@ TEST_CASE("linear runs overlap load, compute and store, FFT runs only load and s
 
 TEST_CASE("coefficients: a set within half the weight buffer is fetched once, others stream",
           "[unit]") {
-  bf::PassSpec p;
-  p.name = "fft";
-  p.fft = true;
-  p.length = 128;
-  p.stages = 7;
-  p.latency = 8;
-  p.vectors = 480;
-  p.in_elems = 128;
-  p.out_elems = 128;
+  const bf::PassSpec p = pass("fft", true, 128, 480);
   bf::RunPipeline a({2048, 256, 2048, 4, 1024}, 120);
   const auto runs = a.plan(p, [](int64_t, int64_t) { return uint64_t{120}; });
   REQUIRE(runs.size() == 4);
@@ -197,14 +190,7 @@ TEST_CASE("coefficients: a set within half the weight buffer is fetched once, ot
 
   // A 64-bit coefficient port: 327,680 bits per run take 5,120 cycles, far above the compute, so
   // the stream paces the runs and compute ends `latency` after the last entry.
-  bf::PassSpec q;
-  q.name = "lin";
-  q.length = 1024;
-  q.stages = 10;
-  q.latency = 7;
-  q.vectors = 360;
-  q.in_elems = 1024;
-  q.out_elems = 1024;
+  const bf::PassSpec q = pass("lin", false, 1024, 360);
   bf::RunPipeline b({2048, 64, 2048, 4, 1024}, 120);
   const auto slow = b.plan(q, [](int64_t, int64_t) { return uint64_t{1286}; });
   REQUIRE(slow.size() == 3);
@@ -215,11 +201,7 @@ TEST_CASE("coefficients: a set within half the weight buffer is fetched once, ot
 }
 
 TEST_CASE("shortcut rows ride the input port and a fused LayerNorm delays the store", "[unit]") {
-  bf::PassSpec p;
-  p.name = "b";
-  p.length = 1024;
-  p.stages = 10;
-  p.vectors = 120;
+  bf::PassSpec p = pass("b", false, 1024, 120);
   p.in_elems = 768;
   p.out_elems = 768;
   p.shortcut_bits_per_vector = 768 * 16;
