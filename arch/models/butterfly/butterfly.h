@@ -101,14 +101,14 @@ class ButterflyModel : public sim::Accelerator {
   std::map<std::pair<int64_t, int>, butterfly::VectorTrace> timing_cache_;
   std::vector<butterfly::RunTimes> last_runs_;
   std::vector<float> out_;
-  int fused_until_ = -1;
+  int fused_until_ = -1;  // ops up to this index were fused into a producer's write-back
   // When each tensor an op of this model produced is completely stored, and the rows of the last
   // butterfly-processor output (for the attention processor to start on its first rows).
   std::map<std::string, uint64_t> ready_;
   std::string last_bp_output_;
   std::vector<std::pair<int64_t, uint64_t>> last_bp_rows_;
   uint64_t ap_free_ = 0;
-  bool started_ = false;  // ops up to this index were fused into a producer's write-back
+  bool started_ = false;  // the run pipeline's clock was aligned with the model's first op
 
   sim::Counter& bu_muls_;
   sim::Counter& bu_adds_;
