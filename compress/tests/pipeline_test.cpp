@@ -74,7 +74,7 @@ TEST_CASE("pipeline structure errors", "[unit]") {
   CHECK(parse_errors("pipeline: [{transform: quantize, bits: 4}]\n").empty());
 }
 
-TEST_CASE("selectors AND kind and a full-name regex; unaccepted ops are skipped", "[unit]") {
+TEST_CASE("selectors AND kind and a full-name regex, unaccepted ops are skipped", "[unit]") {
   ir::v1::Workload w = mlp();
   const auto results =
       run("pipeline: [{transform: quantize, select: {name: \"fc.\"}, bits: 8},"

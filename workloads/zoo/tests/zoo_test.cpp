@@ -79,7 +79,7 @@ TEST_CASE("bert base at seq 128 has 11.2 GMAC and 85 M parameters", "[unit]") {
   CHECK(t.params == Approx(85e6).epsilon(0.02));
 }
 
-TEST_CASE("bert MACs follow the closed form in seq_len; parameters do not depend on it", "[unit]") {
+TEST_CASE("bert MACs follow the closed form in seq_len, parameters do not depend on it", "[unit]") {
   BertParams p = zoo_defaults<BertParams>();
   // Per layer: Q, K, V, O weights and biases, FFN weights and biases, two LayerNorms.
   const int64_t h = 768, ffn = 3072;

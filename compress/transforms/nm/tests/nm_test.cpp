@@ -62,7 +62,7 @@ TEST_CASE("nm: every N:M group has at most N non-zeros, the largest ones", "[uni
   }
 }
 
-TEST_CASE("nm: bitmap metadata is m bits per group; conv groups run over C*kh*kw", "[unit]") {
+TEST_CASE("nm: bitmap metadata is m bits per group, conv groups run over C*kh*kw", "[unit]") {
   ir::v1::Workload w = conv(8, 16, 6);
   run("pipeline: [{transform: nm, n: 2, m: 4, index_format: bitmap}]", w);
   const auto& t = tensor(w, "conv.W");
