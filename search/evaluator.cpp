@@ -12,6 +12,7 @@
 #include "compress/pipeline.h"
 #include "compress/quality.h"
 #include "compress/reference/evaluate.h"
+#include "sim/core/registry.h"
 #include "sim/core/runner.h"
 #include "workloads/data/fashion_mnist.h"
 #include "workloads/ir/ir.h"
@@ -122,6 +123,7 @@ compress::Array model_inputs(const ir::Workload& w, const workloads::ImageDatase
 struct Compressed {
   json figures;           // quality_loss, group_quality, accuracy, size
   ir::Workload workload;  // without weight values
+  std::string identity;   // hash of `workload`: the context of ops of non-separable models
 };
 
 class SimEvaluator : public Evaluator {
@@ -165,7 +167,7 @@ class SimEvaluator : public Evaluator {
     if (area == cache_.end()) return std::nullopt;
     std::vector<const std::string*> ops;
     for (const auto& op : comp->workload.ops()) {
-      const auto it = cache_.find(op_key(hw, comp->workload, op));
+      const auto it = cache_.find(op_key(hw, *comp, op));
       if (it == cache_.end()) return std::nullopt;
       ops.push_back(&it->second);
     }
@@ -188,7 +190,7 @@ class SimEvaluator : public Evaluator {
     std::vector<std::string> keys, missing;
     std::set<std::string> pending;  // a layer repeated in this workload is simulated once
     for (const auto& op : comp->workload.ops()) {
-      keys.push_back(op_key(hw, comp->workload, op));
+      keys.push_back(op_key(hw, *comp, op));
       if (!cache_.count(keys.back()) && pending.insert(keys.back()).second)
         missing.push_back(op.name());
     }
@@ -232,6 +234,9 @@ class SimEvaluator : public Evaluator {
   struct Hardware {
     std::string key;
     sim::ArchConfig arch;
+    // The model's op results are their own (registry); otherwise an op's cached result is valid
+    // only within the same whole workload.
+    bool separable_ops = false;
   };
 
   std::string compress_key(const Point& p) const {
@@ -247,14 +252,19 @@ class SimEvaluator : public Evaluator {
     if (it != hardware_.end()) return it->second;
     Hardware hw;
     hw.arch = sim::load_arch(space_.arch, point_overrides(space_, p));
+    const sim::AcceleratorEntry* entry = sim::Registry::instance().accelerator(hw.arch.model);
+    hw.separable_ops = entry && entry->separable_ops;
     YAML::Emitter e;
     e << YAML::Flow << hw.arch.root;
     hw.key = hash_hex(build_ + "|" + sim::fidelity_name(space_.fidelity) + "|" + e.c_str());
     return hardware_.emplace(id, std::move(hw)).first->second;
   }
 
-  std::string op_key(const Hardware& hw, const ir::Workload& w, const ir::Op& op) const {
-    return "op:" + hash_hex(hw.key + "|" + canonical_op(w, op));
+  // Separable models: the op alone, so repeated layers and points share results. Others: the op
+  // by name within its whole workload, so every op of a new workload is simulated in context.
+  std::string op_key(const Hardware& hw, const Compressed& c, const ir::Op& op) const {
+    if (hw.separable_ops) return "op:" + hash_hex(hw.key + "|" + canonical_op(c.workload, op));
+    return "op:" + hash_hex(hw.key + "|" + c.identity + "|" + op.name());
   }
 
   std::shared_ptr<const Compressed> compressed(const Point& p) {
@@ -267,6 +277,7 @@ class SimEvaluator : public Evaluator {
     auto out = std::make_shared<Compressed>();
     out->figures = j["figures"];
     out->workload.ParseFromString(from_hex(j["workload"].get<std::string>()));
+    out->identity = hash_hex(deterministic_bytes(out->workload));
     decoded_[key] = out;
     return out;
   }
@@ -324,6 +335,7 @@ class SimEvaluator : public Evaluator {
               .top1_percent();
     }
     strip_values(out->workload);
+    out->identity = hash_hex(deterministic_bytes(out->workload));
     return out;
   }
 

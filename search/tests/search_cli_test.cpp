@@ -132,6 +132,36 @@ TEST_CASE("a sweep point equals codesim run, and repeated layers are simulated o
   }
 }
 
+TEST_CASE("a sweep point equals codesim run on a model whose ops overlap their neighbours",
+          "[sim]") {
+  // The butterfly processor streams rows from one op into the next, so an op's cycles depend on
+  // the op before it: its results must not be reused outside their own workload.
+  const std::string dir = temp_dir();
+  const std::string arch = source_path("arch/models/butterfly/configs/vcu128_be40.yaml");
+  const std::string workload =
+      write_file(dir, "fabnet.yaml", "workload: {zoo: fabnet, variant: base, seq_len: 128}\n");
+  const std::string space = write_file(dir, "space.yaml",
+                                       "workload: " + workload + "\narch: " + arch +
+                                           "\nhardware:\n  accelerator.engines: [20, 40]\n"
+                                           "objectives: [latency, energy]\n");
+  const auto c = run_codesim("sweep " + space + " -q -j 2 --out " + dir + "/o");
+  REQUIRE(c.status == 0);
+  const json points = points_by_key(dir + "/o");
+  REQUIRE(points.size() == 2);
+  for (const auto& [key, p] : points.items()) {
+    INFO(key);
+    const std::string run_dir = dir + "/run" + key;
+    const auto r = run_codesim(
+        "run -q --arch " + arch + " --workload " + workload + " -p accelerator.engines=" +
+        p["params"]["accelerator.engines"].get<std::string>() + " --out " + run_dir);
+    REQUIRE(r.status == 0);
+    const json report = json::parse(read_file(run_dir + "/report.json"));
+    CHECK(p["metrics"]["cycles"].get<double>() == report["totals"]["cycles"].get<double>());
+    CHECK(p["metrics"]["energy"].get<double>() ==
+          Approx(report["totals"]["energy_pj"].get<double>() * 1e-6).epsilon(1e-9));
+  }
+}
+
 TEST_CASE("a study killed with kill -9 resumes without duplicates or recomputation", "[sim]") {
   const std::string dir = temp_dir();
   const std::string space = mlp_space(dir);

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sim/core/accelerator.h"
@@ -26,6 +27,10 @@ struct AcceleratorEntry {
   std::function<std::unique_ptr<Accelerator>(const YAML::Node& node, const std::string& file,
                                              Diagnostics& diags)>
       create;
+  // True when an op's cycles, counters and energy depend only on the op and the parameters, not
+  // on the ops around it or on the whole workload (fused or overlapped neighbours, hardware sized
+  // from the workload). Only then may results be cached and reused op by op (the search does).
+  bool separable_ops = false;
 };
 
 class Registry {
@@ -43,11 +48,20 @@ class Registry {
 //   using Params = ...;                       // with static const ParamSchema<Params>& schema()
 //   static constexpr const char* kSummary = "...";
 //   Model(const sc_core::sc_module_name&, const Params&);
+// and may declare `static constexpr bool kSeparableOps = true;` (see AcceleratorEntry); a model
+// that does not is taken as not separable, which is always safe.
+template <class Model, class = void>
+struct SeparableOps : std::false_type {};
+template <class Model>
+struct SeparableOps<Model, std::void_t<decltype(Model::kSeparableOps)>>
+    : std::bool_constant<Model::kSeparableOps> {};
+
 template <class Model>
 AcceleratorEntry make_accelerator_entry(const std::string& name) {
   AcceleratorEntry e;
   e.name = name;
   e.summary = Model::kSummary;
+  e.separable_ops = SeparableOps<Model>::value;
   e.params = [] { return Model::Params::schema().infos(); };
   e.create = [name](const YAML::Node& node, const std::string& file,
                     Diagnostics& diags) -> std::unique_ptr<Accelerator> {

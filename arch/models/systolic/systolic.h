@@ -38,6 +38,8 @@ class SystolicModel : public sim::Accelerator {
   static constexpr const char* kSummary =
       "dense R x C systolic array, SCALE-Sim v2 conventions: os/ws/is dataflows, gemm and conv2d "
       "(im2col), double-buffered SRAMs, DRAM bandwidth/latency stalls";
+  // Each op starts from empty buffers and an idle DRAM port, so its figures are its own.
+  static constexpr bool kSeparableOps = true;
 
   SystolicModel(const sc_core::sc_module_name& name, const Params& p);
 
