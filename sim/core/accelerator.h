@@ -32,6 +32,9 @@ struct Phase {
 struct OpOutcome {
   uint64_t stall_cycles = 0;           // cycles the compute units waited on memory
   int64_t functional_mismatches = -1;  // output elements unlike the reference; -1 = not checked
+  // MACs the model executed when they differ from ir::op_macs (a decomposed layer's contraction
+  // stages); -1 = ir::op_macs.
+  int64_t macs = -1;
   std::vector<Phase> phases;
   std::string note;  // e.g. "memory-bound"
 };

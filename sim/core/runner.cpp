@@ -172,6 +172,7 @@ class Driver : public sc_core::sc_module {
             CounterValue{k.name, k.unit, k.component, k.action, k.value - before[c]});
       }
       r.stall_cycles = out.stall_cycles;
+      if (out.macs >= 0) r.macs = out.macs;
       r.functional_mismatches = out.functional_mismatches;
       r.phases = std::move(out.phases);
       r.note = out.note;

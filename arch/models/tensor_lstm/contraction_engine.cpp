@@ -17,43 +17,33 @@ StageEvents& StageEvents::operator+=(const StageEvents& o) {
   return *this;
 }
 
+bool StageEvents::operator==(const StageEvents& o) const {
+  return cycles == o.cycles && macs == o.macs && groups == o.groups && work_reads == o.work_reads &&
+         work_writes == o.work_writes && weight_reads == o.weight_reads &&
+         bank_conflicts == o.bank_conflicts && conflict_stalls == o.conflict_stalls;
+}
+
 int64_t letters_product(const std::string& letters, const LetterSizes& sizes) {
   int64_t p = 1;
   for (char c : letters) p *= sizes.at(c);
   return p;
 }
 
-int64_t mixed_index(const std::string& letters, const LetterSizes& sizes,
-                    const std::map<char, int64_t>& v) {
-  int64_t i = 0;
-  for (char c : letters) {
-    auto it = v.find(c);
-    i = i * sizes.at(c) + (it == v.end() ? 0 : it->second);
-  }
-  return i;
-}
+namespace {
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+}  // namespace
 
-Grouping make_grouping(int64_t M, int64_t N, int64_t pes) {
+Grouping make_grouping(int64_t M, int64_t N, int64_t pes, int64_t cols_per_group) {
+  int64_t gamma = cols_per_group;
+  if (gamma <= 0) gamma = M >= pes ? 1 : std::max<int64_t>(1, pes / M);
+  gamma = std::max<int64_t>(1, std::min({gamma, N, pes}));
   Grouping g;
-  if (M >= pes) {
-    g.rows = pes;
-    g.cols = 1;
-    g.count = N * ((M + pes - 1) / pes);
-  } else {
-    g.rows = M;
-    g.cols = std::min<int64_t>(N, pes / M);
-    g.count = (N + g.cols - 1) / g.cols;
-  }
+  g.cols = gamma;
+  g.rows = std::min(M, std::max<int64_t>(1, pes / gamma));
+  g.count = ceil_div(M, g.rows) * ceil_div(N, g.cols);
   return g;
 }
 
-namespace {
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// Contribution of an index over `from` (mixed radix, first slowest) to the mixed-radix index over
-// `to`: letters of `from` absent from `to` contribute nothing. Mixed-radix indices are sums of
-// per-letter terms, so a row and a column of an operand can be mapped separately and added.
 std::vector<int64_t> contribution(const std::string& from, const std::string& to,
                                   const LetterSizes& sizes) {
   std::map<char, int64_t> stride;
@@ -77,149 +67,194 @@ std::vector<int64_t> contribution(const std::string& from, const std::string& to
   return out;
 }
 
-// Addresses of one operand's elements as (bank, word) given its layout.
-class Addresser {
- public:
-  Addresser(const std::string& row_letters, const std::string& col_letters, const Layout& l,
-            const LetterSizes& sizes, const EngineConfig& cfg)
-      : fdht_(cfg.scheme == MemoryScheme::kFdht), q_(cfg.macs_per_pe), banks_(cfg.banks) {
-    if (fdht_) {
-      row_r_ = contribution(row_letters, l.rows, sizes);
-      row_c_ = contribution(row_letters, l.cols, sizes);
-      col_r_ = contribution(col_letters, l.rows, sizes);
-      col_c_ = contribution(col_letters, l.cols, sizes);
-      words_per_row_ = ceil_div(letters_product(l.cols, sizes), q_);
-    } else {
-      const std::string stored = l.rows + l.cols;
-      row_r_ = contribution(row_letters, stored, sizes);
-      col_r_ = contribution(col_letters, stored, sizes);
-    }
-  }
-  // (bank, word-within-bank) of element (i, j).
-  std::pair<int64_t, int64_t> at(int64_t i, int64_t j) const {
-    if (fdht_) {
-      const int64_t r = row_r_[static_cast<size_t>(i)] + col_r_[static_cast<size_t>(j)];
-      const int64_t c = row_c_[static_cast<size_t>(i)] + col_c_[static_cast<size_t>(j)];
-      return {r % banks_, (r / banks_) * words_per_row_ + c / q_};
-    }
-    const int64_t word = (row_r_[static_cast<size_t>(i)] + col_r_[static_cast<size_t>(j)]) / q_;
-    return {word % banks_, word / banks_};
-  }
-
- private:
-  bool fdht_;
-  int64_t q_, banks_, words_per_row_ = 1;
-  std::vector<int64_t> row_r_, row_c_, col_r_, col_c_;
-};
-
-// Per-bank count of distinct words among `acc` (sorted in place): the cycles the accesses take
-// and the accesses that had to wait for a busy bank.
-void bank_load(std::vector<std::pair<int64_t, int64_t>>& acc, int64_t& distinct, int64_t& worst,
-               int64_t& waiting) {
-  std::sort(acc.begin(), acc.end());
-  acc.erase(std::unique(acc.begin(), acc.end()), acc.end());
-  distinct = static_cast<int64_t>(acc.size());
-  worst = 0;
-  waiting = 0;
-  for (size_t i = 0; i < acc.size();) {
-    size_t j = i;
-    while (j < acc.size() && acc[j].first == acc[i].first) ++j;
-    const int64_t n = static_cast<int64_t>(j - i);
-    worst = std::max(worst, n);
-    waiting += n - 1;
-    i = j;
+Addresser::Addresser(const std::string& row_letters, const std::string& col_letters,
+                     const Layout& l, const LetterSizes& sizes, const EngineConfig& cfg)
+    : fdht_(cfg.scheme == MemoryScheme::kFdht), q_(cfg.macs_per_pe), banks_(cfg.banks) {
+  if (fdht_) {
+    row_r_ = contribution(row_letters, l.rows, sizes);
+    row_c_ = contribution(row_letters, l.cols, sizes);
+    col_r_ = contribution(col_letters, l.rows, sizes);
+    col_c_ = contribution(col_letters, l.cols, sizes);
+    words_per_row_ = ceil_div(letters_product(l.cols, sizes), q_);
+  } else {
+    const std::string stored = l.rows + l.cols;
+    row_r_ = contribution(row_letters, stored, sizes);
+    col_r_ = contribution(col_letters, stored, sizes);
   }
 }
 
+Slot Addresser::at(int64_t i, int64_t j) const {
+  const auto ui = static_cast<size_t>(i), uj = static_cast<size_t>(j);
+  if (fdht_) {
+    const int64_t r = row_r_[ui] + col_r_[uj];
+    const int64_t c = row_c_[ui] + col_c_[uj];
+    return {r % banks_, (r / banks_) * words_per_row_ + c / q_, c % q_};
+  }
+  const int64_t address = row_r_[ui] + col_r_[uj];
+  const int64_t word = address / q_;
+  return {word % banks_, word / banks_, address % q_};
+}
+
+void WorkBuffer::write(const Slot& s, float v) {
+  auto& bank = banks_.at(static_cast<size_t>(s.bank));
+  if (written_.size() != banks_.size()) written_.resize(banks_.size());
+  auto& w = written_[static_cast<size_t>(s.bank)];
+  const auto i = static_cast<size_t>(s.word * q_ + s.lane);
+  if (bank.size() <= i) {
+    bank.resize(i + 1, 0.0f);
+    w.resize(i + 1, false);
+  }
+  bank[i] = v;
+  w[i] = true;
+}
+
+float WorkBuffer::read(const Slot& s) const {
+  const auto b = static_cast<size_t>(s.bank);
+  const auto i = static_cast<size_t>(s.word * q_ + s.lane);
+  if (b >= written_.size() || i >= written_[b].size() || !written_[b][i])
+    throw std::logic_error("working SRAM: read of bank " + std::to_string(s.bank) + " word " +
+                           std::to_string(s.word) + " lane " + std::to_string(s.lane) +
+                           " that no stage wrote (inconsistent layouts)");
+  return banks_[b][i];
+}
+
+namespace {
+
+// Sorts and dedups `acc` (bank, word) pairs; returns the busiest bank's count and adds to
+// `distinct` the words accessed and to `waiting` the accesses that found their bank busy.
+int64_t bank_load(std::vector<std::pair<int64_t, int64_t>>& acc, uint64_t& distinct,
+                  uint64_t& waiting) {
+  std::sort(acc.begin(), acc.end());
+  acc.erase(std::unique(acc.begin(), acc.end()), acc.end());
+  distinct += acc.size();
+  int64_t worst = 0;
+  for (size_t i = 0; i < acc.size();) {
+    size_t j = i;
+    while (j < acc.size() && acc[j].first == acc[i].first) ++j;
+    const auto n = static_cast<int64_t>(j - i);
+    worst = std::max(worst, n);
+    waiting += static_cast<uint64_t>(n - 1);
+    i = j;
+  }
+  return worst;
+}
+
+// Calls f(rows begin, rows end, cols begin, cols end) for every group in execution order:
+// column chunks outer, row chunks inner.
+template <typename F>
+void for_each_group(const StageGeometry& g, const Grouping& grp, F&& f) {
+  for (int64_t n0 = 0; n0 < g.N; n0 += grp.cols)
+    for (int64_t m0 = 0; m0 < g.M; m0 += grp.rows)
+      f(m0, std::min(g.M, m0 + grp.rows), n0, std::min(g.N, n0 + grp.cols));
+}
+
 }  // namespace
+
+int64_t write_conflicts(const StageGeometry& g, const LetterSizes& sizes, const EngineConfig& cfg,
+                        int64_t limit) {
+  const Addresser o(g.m, g.n, g.out_layout, sizes, cfg);
+  const Grouping grp = make_grouping(g.M, g.N, cfg.pes, g.cols_per_group);
+  std::vector<std::pair<int64_t, int64_t>> acc;
+  uint64_t distinct = 0, waiting = 0;
+  bool over = false;
+  for_each_group(g, grp, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    if (over) return;
+    acc.clear();
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t r = m0; r < m1; ++r) {
+        const Slot s = o.at(r, n);
+        acc.emplace_back(s.bank, s.word * cfg.macs_per_pe + s.lane);
+      }
+    bank_load(acc, distinct, waiting);
+    over = static_cast<int64_t>(waiting) > limit;
+  });
+  return static_cast<int64_t>(waiting);
+}
 
 StageEvents run_stage(const StageGeometry& g, const LetterSizes& sizes, const EngineConfig& cfg) {
   StageEvents e;
   const int64_t q = cfg.macs_per_pe;
   const int64_t kw = ceil_div(g.K, q);
-  const Grouping grp = make_grouping(g.M, g.N, cfg.pes);
-  e.macs = static_cast<uint64_t>(g.M * g.N * g.K);
+  const Grouping grp = make_grouping(g.M, g.N, cfg.pes, g.cols_per_group);
   e.groups = static_cast<uint64_t>(grp.count);
   e.work_writes = g.out_to_sram ? static_cast<uint64_t>(g.M * g.N) : 0;
-  // Closed forms of a conflict-free stage: every group sweeps K; it reads one word per distinct
-  // row per cycle and one weight element per distinct column and column of K.
-  const int64_t full_row_groups = g.M >= cfg.pes ? g.N * (g.M / cfg.pes) : 0;
-  const int64_t tail_rows = g.M >= cfg.pes ? g.M % cfg.pes : g.M;
-  uint64_t row_words = 0, weight_elems = 0;
-  if (g.M >= cfg.pes) {
-    row_words = static_cast<uint64_t>((full_row_groups * cfg.pes + (tail_rows ? g.N * tail_rows : 0)) * kw);
-    weight_elems = static_cast<uint64_t>(grp.count * g.K);
-  } else {
-    row_words = static_cast<uint64_t>(grp.count * g.M * kw);
-    weight_elems = static_cast<uint64_t>(g.N * g.K);
-  }
-  if (!cfg.cycle) {
+  // Weight-only stages read both operands from the weight SRAM (no banks); a planned FDHT stage
+  // has no conflict by construction (verified by the planner). Closed forms: every group sweeps
+  // K; each row chunk is read once per column chunk, each weight column once per row chunk.
+  if (!g.out_to_sram || (!cfg.cycle && g.conflict_free)) {
+    e.macs = static_cast<uint64_t>(g.M * g.N * g.K);
     e.cycles = static_cast<uint64_t>(grp.count * kw) + kStagePipelineDepth;
-    e.work_reads = row_words;
-    e.weight_reads = weight_elems;
+    e.work_reads = static_cast<uint64_t>(ceil_div(g.N, grp.cols) * g.M * kw);
+    e.weight_reads = static_cast<uint64_t>(ceil_div(g.M, grp.rows) * g.N * g.K);
     return e;
   }
 
   const Addresser a(g.m, g.k, g.a_layout, sizes, cfg);
   const Addresser o(g.m, g.n, g.out_layout, sizes, cfg);
   std::vector<std::pair<int64_t, int64_t>> acc;
-  std::vector<int64_t> rows, cols;
   uint64_t cycles = 0;
   int64_t pending_worst = 0;  // the previous group's busiest write queue
   const auto drain = [&](int64_t window) {
     if (pending_worst > window) {
-      const uint64_t extra = static_cast<uint64_t>(pending_worst - window);
+      const auto extra = static_cast<uint64_t>(pending_worst - window);
       e.conflict_stalls += extra;
-      e.bank_conflicts += extra;
       cycles += extra;
     }
     pending_worst = 0;
   };
-  const auto run_group = [&]() {
-    // Sweep K: every cycle each distinct row reads its q-column word.
+  for_each_group(g, grp, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const auto cols = static_cast<uint64_t>(n1 - n0), rows = static_cast<uint64_t>(m1 - m0);
+    // Sweep K: every cycle each row of the group reads its word of q columns.
     for (int64_t kc = 0; kc < kw; ++kc) {
+      const int64_t j0 = kc * q, j1 = std::min(g.K, j0 + q);
       acc.clear();
-      for (int64_t r : rows)
-        for (int64_t j = kc * q; j < std::min(g.K, kc * q + q); ++j) acc.push_back(a.at(r, j));
-      int64_t distinct, worst, waiting;
-      bank_load(acc, distinct, worst, waiting);
-      e.work_reads += static_cast<uint64_t>(distinct);
-      e.bank_conflicts += static_cast<uint64_t>(waiting);
+      for (int64_t r = m0; r < m1; ++r)
+        for (int64_t j = j0; j < j1; ++j) {
+          const Slot s = a.at(r, j);
+          acc.emplace_back(s.bank, s.word);
+        }
+      const int64_t worst = bank_load(acc, e.work_reads, e.bank_conflicts);
       e.conflict_stalls += static_cast<uint64_t>(worst - 1);
       cycles += static_cast<uint64_t>(worst);
-      e.weight_reads += static_cast<uint64_t>(cols.size() * (std::min(g.K, kc * q + q) - kc * q));
+      const auto chunk = static_cast<uint64_t>(j1 - j0);
+      e.weight_reads += cols * chunk;
+      e.macs += rows * cols * chunk;
     }
     // The previous group's writes drained during this sweep.
     drain(kw);
-    if (!g.out_to_sram) return;
     acc.clear();
-    for (int64_t n : cols)
-      for (int64_t r : rows) acc.push_back(o.at(r, n));
-    int64_t distinct, worst, waiting;
-    bank_load(acc, distinct, worst, waiting);
-    pending_worst = worst;
-  };
-  if (g.M >= cfg.pes) {
-    for (int64_t n = 0; n < g.N; ++n)
-      for (int64_t m0 = 0; m0 < g.M; m0 += cfg.pes) {
-        rows.clear();
-        cols.assign(1, n);
-        for (int64_t m = m0; m < std::min(g.M, m0 + cfg.pes); ++m) rows.push_back(m);
-        run_group();
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t r = m0; r < m1; ++r) {
+        const Slot s = o.at(r, n);
+        acc.emplace_back(s.bank, s.word * q + s.lane);
       }
-  } else {
-    rows.clear();
-    for (int64_t m = 0; m < g.M; ++m) rows.push_back(m);
-    for (int64_t n0 = 0; n0 < g.N; n0 += grp.cols) {
-      cols.clear();
-      for (int64_t n = n0; n < std::min(g.N, n0 + grp.cols); ++n) cols.push_back(n);
-      run_group();
-    }
-  }
+    uint64_t written = 0;
+    pending_worst = bank_load(acc, written, e.bank_conflicts);
+  });
   // The last group's writes: one cycle is in the pipeline depth.
   drain(1);
   e.cycles = cycles + kStagePipelineDepth;
   return e;
+}
+
+void execute_stage(const StageGeometry& g, const LetterSizes& sizes, const EngineConfig& cfg,
+                   const WorkBuffer& in, const std::vector<float>& b, const std::string& b_letters,
+                   WorkBuffer& out) {
+  const Addresser a(g.m, g.k, g.a_layout, sizes, cfg);
+  const Addresser o(g.m, g.n, g.out_layout, sizes, cfg);
+  const std::vector<int64_t> bk = contribution(g.k, b_letters, sizes);
+  const std::vector<int64_t> bn = contribution(g.n, b_letters, sizes);
+  std::vector<float> row(static_cast<size_t>(g.K));
+  for (int64_t i = 0; i < g.M; ++i) {
+    for (int64_t p = 0; p < g.K; ++p) row[static_cast<size_t>(p)] = in.read(a.at(i, p));
+    for (int64_t j = 0; j < g.N; ++j) {
+      float acc = 0.0f;
+      for (int64_t p = 0; p < g.K; ++p)
+        acc += row[static_cast<size_t>(p)] *
+               b[static_cast<size_t>(bk[static_cast<size_t>(p)] + bn[static_cast<size_t>(j)])];
+      out.write(o.at(i, j), acc);
+    }
+  }
 }
 
 }  // namespace codesim::arch::tensor_lstm

@@ -2,6 +2,7 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 #include "compress/transforms/ht/ht_decomposition.h"
@@ -206,16 +207,99 @@ void split_letters(const std::string& a, const std::string& b, const std::string
   }
 }
 
-std::string without(const std::string& s, const std::string& drop) {
-  std::string r;
-  for (char c : s)
-    if (!has(drop, c)) r += c;
-  return r;
+// Orders of `letters` to try: letters of size 1 first and fixed (they never change an address),
+// the others in every order, the given order first.
+std::vector<std::string> orders(const std::string& letters, const LetterSizes& sizes) {
+  std::string fixed, free;
+  for (char c : letters) (sizes.at(c) == 1 ? fixed : free) += c;
+  std::vector<int> idx(free.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
+  std::vector<std::string> out;
+  do {
+    std::string o = fixed;
+    for (int i : idx) o += free[static_cast<size_t>(i)];
+    out.push_back(o);
+  } while (std::next_permutation(idx.begin(), idx.end()));
+  return out;
 }
+
+// Depth-first search over the X-dependent stages (a chain: each consumes the previous one's
+// result) for letter orders and group shapes with no bank conflict. A stage's reads are
+// conflict-free when its rows per group do not exceed the banks (consecutive rows of its A view
+// are in consecutive banks); its writes are checked by enumerating every group's results in the
+// consumer's layout. Candidates are tried in order of the stage's cycles, so the first plan
+// found keeps every stage as fast as its best group shape allows where that is conflict-free.
+class FdhtPlanner {
+ public:
+  FdhtPlanner(std::vector<StageGeometry*> chain, const LetterSizes& sizes, const EngineConfig& cfg)
+      : chain_(std::move(chain)), sizes_(sizes), cfg_(cfg) {}
+
+  bool plan() {
+    for (const std::string& rows : orders(chain_[0]->m, sizes_))
+      if (search(0, rows)) {
+        for (StageGeometry* g : chain_) g->conflict_free = true;
+        return true;
+      }
+    return false;
+  }
+
+ private:
+  struct Shape {
+    int64_t gamma, cycles, reads;
+  };
+
+  std::vector<Shape> shapes(const StageGeometry& g) const {
+    std::vector<Shape> out;
+    const int64_t kw = (g.K + cfg_.macs_per_pe - 1) / cfg_.macs_per_pe;
+    std::set<std::pair<int64_t, int64_t>> seen;
+    for (int64_t gamma = 1; gamma <= std::min(g.N, cfg_.pes); ++gamma) {
+      const Grouping grp = make_grouping(g.M, g.N, cfg_.pes, gamma);
+      if (grp.rows > cfg_.banks || !seen.insert({grp.rows, grp.cols}).second) continue;
+      const int64_t reads = ((g.N + grp.cols - 1) / grp.cols) * g.M * kw +
+                            ((g.M + grp.rows - 1) / grp.rows) * g.N * g.K;
+      out.push_back({grp.cols, grp.count * kw, reads});
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Shape& a, const Shape& b) {
+      return a.cycles != b.cycles ? a.cycles < b.cycles : a.reads < b.reads;
+    });
+    return out;
+  }
+
+  bool search(size_t s, const std::string& rows) {
+    if (!failed_.insert({s, rows}).second) return false;  // explored before, without success
+    StageGeometry& g = *chain_[s];
+    const bool last = s + 1 == chain_.size();
+    StageGeometry* next = last ? nullptr : chain_[s + 1];
+    const std::vector<std::string> next_rows = orders(last ? g.m + g.n : next->m, sizes_);
+    g.m = rows;
+    g.a_layout = {rows, g.k};
+    for (const Shape& shape : shapes(g)) {
+      g.cols_per_group = shape.gamma;
+      for (const std::string& cols : orders(g.n, sizes_)) {
+        g.n = cols;
+        for (const std::string& out : next_rows) {
+          if (++checks_ > kMaxChecks) return false;
+          g.out_layout = last ? Layout{out, ""} : Layout{out, next->k};
+          if (write_conflicts(g, sizes_, cfg_, 0) != 0) continue;
+          if (last || search(s + 1, out)) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  // Bounds the search on networks with many letters; beyond it the natural orders are kept.
+  static constexpr int64_t kMaxChecks = 200000;
+  std::vector<StageGeometry*> chain_;
+  const LetterSizes& sizes_;
+  EngineConfig cfg_;
+  std::set<std::pair<size_t, std::string>> failed_;
+  int64_t checks_ = 0;
+};
 
 }  // namespace
 
-LayerSchedule schedule_layer(LayerNetwork l, bool min_macs, MemoryScheme scheme) {
+LayerSchedule schedule_layer(LayerNetwork l, bool min_macs, const EngineConfig& cfg) {
   LayerSchedule s;
   s.layer = std::move(l);
   const compress::TensorNetwork& net = s.layer.net;
@@ -227,7 +311,7 @@ LayerSchedule schedule_layer(LayerNetwork l, bool min_macs, MemoryScheme scheme)
     s.weight_elements += letters_product(net.tensors[static_cast<size_t>(i)].indices, net.sizes);
   s.work_elements = letters_product(net.tensors[0].indices, net.sizes);
 
-  std::vector<int> x_stages;
+  std::vector<StageGeometry*> chain;
   for (size_t i = 0; i < s.plan.steps.size(); ++i) {
     const auto& st = s.plan.steps[i];
     Stage g;
@@ -244,59 +328,33 @@ LayerSchedule schedule_layer(LayerNetwork l, bool min_macs, MemoryScheme scheme)
     geo.M = letters_product(geo.m, net.sizes);
     geo.K = letters_product(geo.k, net.sizes);
     geo.N = letters_product(geo.n, net.sizes);
+    // Naive: every tensor row-major in its einsum letter order (also the FDHT fallback's
+    // starting point, replaced below).
+    geo.a_layout = {a, ""};
+    geo.out_layout = {st.out_indices, ""};
     const int64_t out_elems = letters_product(st.out_indices, net.sizes);
     if (g.weight_only) {
       geo.out_to_sram = false;
       s.weight_elements += out_elems;
     } else {
       s.work_elements = std::max(s.work_elements, out_elems);
-      x_stages.push_back(static_cast<int>(i));
     }
     s.stages.push_back(std::move(g));
   }
+  for (auto& st : s.stages)
+    if (!st.weight_only) chain.push_back(&st.geom);
+  if (cfg.scheme == MemoryScheme::kNaive || chain.empty()) return s;
 
-  // Layouts. Naive: every tensor row-major in its einsum letter order. FDHT: each X-dependent
-  // tensor in its consumer's [M x K] view, the consumer's row order chosen by the producer:
-  // letters the stage after the consumer contracts slowest (so a group never spreads over
-  // them), then the producer's new letters (N), then the producer's rows in their order, so that
-  // a group's consecutive rows land on consecutive rows (distinct banks) of the consumer.
-  const auto contracted_by = [&](size_t xi) -> std::string {
-    return xi < x_stages.size() ? s.stages[static_cast<size_t>(x_stages[xi])].geom.k
-                                : std::string();
-  };
-  for (size_t xi = 0; xi < x_stages.size(); ++xi) {
-    StageGeometry& geo = s.stages[static_cast<size_t>(x_stages[xi])].geom;
-    if (scheme == MemoryScheme::kNaive) {
-      const auto& st = s.stages[static_cast<size_t>(x_stages[xi])];
-      geo.a_layout = {st.a == st.step.lhs ? st.step.lhs_indices : st.step.rhs_indices, ""};
-      geo.out_layout = {st.step.out_indices, ""};
-      continue;
-    }
-    if (xi == 0) {
-      const std::string next = contracted_by(1);
-      std::string rows;
-      for (char c : geo.m)
-        if (has(next, c)) rows += c;
-      rows += without(geo.m, next);
-      geo.m = rows;
-      geo.a_layout = {geo.m, geo.k};
-    }
-    if (xi + 1 == x_stages.size()) {
-      geo.out_layout = {geo.n + geo.m, ""};
-      continue;
-    }
-    StageGeometry& cons = s.stages[static_cast<size_t>(x_stages[xi + 1])].geom;
-    const std::string after = contracted_by(xi + 2);
-    std::string rows;
-    for (char c : geo.m + geo.n)
-      if (has(cons.m, c) && has(after, c) && !has(rows, c)) rows += c;
-    for (char c : geo.n)
-      if (has(cons.m, c) && !has(rows, c)) rows += c;
-    for (char c : geo.m)
-      if (has(cons.m, c) && !has(rows, c)) rows += c;
-    cons.m = rows;
-    cons.a_layout = {cons.m, cons.k};
-    geo.out_layout = cons.a_layout;
+  s.conflict_free = FdhtPlanner(chain, net.sizes, cfg).plan();
+  if (s.conflict_free) return s;
+  // No conflict-free plan: the consumer's matrix views in the natural letter orders; run_stage
+  // then enumerates the accesses and counts the conflicts in both fidelities.
+  for (size_t i = 0; i < chain.size(); ++i) {
+    StageGeometry& g = *chain[i];
+    g.cols_per_group = 0;
+    g.a_layout = {g.m, g.k};
+    g.out_layout =
+        i + 1 < chain.size() ? Layout{chain[i + 1]->m, chain[i + 1]->k} : Layout{g.m + g.n, ""};
   }
   return s;
 }
@@ -347,7 +405,8 @@ std::vector<float> contract(const std::vector<float>& a, const std::string& a_le
   return out;
 }
 
-std::vector<float> evaluate(const LayerSchedule& s, const std::vector<float>& x,
+std::vector<float> evaluate(const LayerSchedule& s, const EngineConfig& cfg,
+                            const std::vector<float>& x,
                             std::vector<std::vector<float>>& precomputed) {
   const auto& net = s.layer.net;
   const size_t n = net.tensors.size();
@@ -355,32 +414,55 @@ std::vector<float> evaluate(const LayerSchedule& s, const std::vector<float>& x,
     throw std::invalid_argument("the layer's factor values are not known");
   if (precomputed.size() != s.stages.size()) precomputed.assign(s.stages.size(), {});
   std::vector<const std::vector<float>*> operand(n + s.stages.size(), nullptr);
-  operand[0] = &x;
   for (size_t i = 1; i < n; ++i) operand[i] = &s.layer.values[i - 1];
-  std::vector<std::vector<float>> results(s.stages.size());
   const auto letters_of = [&](int id) -> const std::string& {
     return id < static_cast<int>(n) ? net.tensors[static_cast<size_t>(id)].indices
                                     : s.stages[static_cast<size_t>(id) - n].step.out_indices;
   };
+  // Ping-pong working buffers: a stage reads buf[cur] and writes buf[1 - cur].
+  std::vector<WorkBuffer> buf(2, WorkBuffer(cfg.banks, cfg.macs_per_pe));
+  int cur = 0;
+  const StageGeometry* last = nullptr;
   for (size_t i = 0; i < s.stages.size(); ++i) {
     const Stage& st = s.stages[i];
-    if (st.weight_only && !precomputed[i].empty()) {
+    if (st.weight_only) {
+      if (precomputed[i].empty())
+        precomputed[i] = contract(*operand[static_cast<size_t>(st.a)], letters_of(st.a),
+                                  *operand[static_cast<size_t>(st.b)], letters_of(st.b),
+                                  st.step.out_indices, net.sizes);
       operand[n + i] = &precomputed[i];
       continue;
     }
-    std::vector<float> r = contract(*operand[static_cast<size_t>(st.a)], letters_of(st.a),
-                                    *operand[static_cast<size_t>(st.b)], letters_of(st.b),
-                                    st.step.out_indices, net.sizes);
-    if (st.weight_only) {
-      precomputed[i] = std::move(r);
-      operand[n + i] = &precomputed[i];
-    } else {
-      results[i] = std::move(r);
-      operand[n + i] = &results[i];
+    const StageGeometry& g = st.geom;
+    if (!last) {
+      // The input loader writes X in the first stage's layout.
+      const Addresser a(g.m, g.k, g.a_layout, net.sizes, cfg);
+      const std::string& xl = net.tensors[0].indices;
+      const std::vector<int64_t> xm = contribution(g.m, xl, net.sizes);
+      const std::vector<int64_t> xk = contribution(g.k, xl, net.sizes);
+      for (int64_t r = 0; r < g.M; ++r)
+        for (int64_t j = 0; j < g.K; ++j)
+          buf[0].write(
+              a.at(r, j),
+              x[static_cast<size_t>(xm[static_cast<size_t>(r)] + xk[static_cast<size_t>(j)])]);
     }
+    buf[static_cast<size_t>(1 - cur)] = WorkBuffer(cfg.banks, cfg.macs_per_pe);
+    execute_stage(g, net.sizes, cfg, buf[static_cast<size_t>(cur)],
+                  *operand[static_cast<size_t>(st.b)], letters_of(st.b),
+                  buf[static_cast<size_t>(1 - cur)]);
+    cur = 1 - cur;
+    last = &g;
   }
-  // The last step writes the network output, in net.output order.
-  return *operand[n + s.stages.size() - 1];
+  // The gate unit reads Y from the last stage's output layout.
+  const Addresser o(last->m, last->n, last->out_layout, net.sizes, cfg);
+  const std::vector<int64_t> ym = contribution(last->m, net.output, net.sizes);
+  const std::vector<int64_t> yn = contribution(last->n, net.output, net.sizes);
+  std::vector<float> y(static_cast<size_t>(letters_product(net.output, net.sizes)));
+  for (int64_t r = 0; r < last->M; ++r)
+    for (int64_t j = 0; j < last->N; ++j)
+      y[static_cast<size_t>(ym[static_cast<size_t>(r)] + yn[static_cast<size_t>(j)])] =
+          buf[static_cast<size_t>(cur)].read(o.at(r, j));
+  return y;
 }
 
 }  // namespace codesim::arch::tensor_lstm

@@ -51,12 +51,21 @@ struct Stage {
 struct LayerSchedule {
   LayerNetwork layer;
   compress::ContractionPlan plan;
-  std::vector<Stage> stages;  // in plan order
+  std::vector<Stage> stages;    // in plan order
   int64_t weight_elements = 0;  // factors + weight-only intermediates
   int64_t work_elements = 0;    // the largest X-dependent tensor (input, intermediate or output)
+  // kFdht: the planner found letter orders and group shapes without a bank conflict for every
+  // X-dependent stage (each is then marked conflict_free).
+  bool conflict_free = false;
 };
 
-LayerSchedule schedule_layer(LayerNetwork l, bool min_macs, MemoryScheme scheme);
+// The stages of a layer in the plan's order (fewest MACs, or left to right), with the layouts of
+// the memory scheme. kFdht searches, stage by stage, the row order of every intermediate in its
+// consumer's view, the order of each stage's B columns and its columns per group, for a plan in
+// which every group reads its rows from distinct banks and writes its results to distinct banks
+// (README.md: "FDHT layout planner"); when none is found the natural orders are kept and the
+// conflicts are counted. kNaive keeps every tensor in its einsum letter order.
+LayerSchedule schedule_layer(LayerNetwork l, bool min_macs, const EngineConfig& cfg);
 
 // out = a (letters `a_letters`) contracted with b over the plan step's letters, written in
 // `out_letters` order; float32 sums over the contracted letters in mixed-radix order.
@@ -64,9 +73,12 @@ std::vector<float> contract(const std::vector<float>& a, const std::string& a_le
                             const std::vector<float>& b, const std::string& b_letters,
                             const std::string& out_letters, const LetterSizes& sizes);
 
-// Runs the layer on X (lead + col letters, row-major); returns Y (lead + row letters).
-// `precomputed` holds the results of weight-only stages by step (filled when empty).
-std::vector<float> evaluate(const LayerSchedule& s, const std::vector<float>& x,
+// Runs the layer on X (lead + col letters, row-major) the way the hardware does: X loaded into a
+// working buffer in the first stage's layout, every X-dependent stage read from one ping-pong
+// buffer and written to the other through the stage's layouts (execute_stage), weight-only
+// products computed once into `precomputed` (filled when empty). Returns Y (net.output order).
+std::vector<float> evaluate(const LayerSchedule& s, const EngineConfig& cfg,
+                            const std::vector<float>& x,
                             std::vector<std::vector<float>>& precomputed);
 
 }  // namespace codesim::arch::tensor_lstm

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <stdexcept>
 
 #include "compress/reference/executor.h"
@@ -135,17 +136,17 @@ TensorLstmModel::TensorLstmModel(const sc_core::sc_module_name& name, const Para
       lut_reads_(stats_.counter("act_lut_reads", "words",
                                 "activation-table reads (value and slope of one segment)",
                                 "act_lut", "read")),
-      state_reads_(stats_.counter("state_sram_reads", "words", "cell-state reads", "sram_state",
-                                  "read")),
-      state_writes_(stats_.counter("state_sram_writes", "words", "cell-state writes",
-                                   "sram_state", "write")),
+      state_reads_(
+          stats_.counter("state_sram_reads", "words", "cell-state reads", "sram_state", "read")),
+      state_writes_(
+          stats_.counter("state_sram_writes", "words", "cell-state writes", "sram_state", "write")),
       dram_read_bytes_(
           stats_.counter("dram_read_bytes", "bytes", "bytes read from DRAM", "dram", "read")),
       dram_write_bytes_(
           stats_.counter("dram_write_bytes", "bytes", "bytes written to DRAM", "dram", "write")),
-      bank_conflicts_(stats_.counter(
-          "bank_conflicts", "accesses",
-          "working-SRAM accesses delayed by a busy bank (cycle fidelity only)")),
+      bank_conflicts_(
+          stats_.counter("bank_conflicts", "accesses",
+                         "working-SRAM accesses delayed by a busy bank (cycle fidelity only)")),
       conflict_stalls_(stats_.counter("conflict_stall_cycles", "cycles",
                                       "cycles lost to bank conflicts (cycle fidelity only)")),
       dram_stalls_(stats_.counter("dram_stall_cycles", "cycles",
@@ -165,10 +166,34 @@ int TensorLstmModel::bits() const {
   return 16;
 }
 
+namespace {
+
+// A two-operand einsum is one stage when no letter is shared by both operands and kept (a
+// batched contraction, which the engine does not run) and every letter has a size.
+bool einsum_is_stage(const ir::v1::Einsum& e) {
+  const std::string& eq = e.equation();
+  const auto comma = eq.find(','), arrow = eq.find("->");
+  if (comma == std::string::npos || arrow == std::string::npos || arrow < comma) return false;
+  const std::string a = eq.substr(0, comma), b = eq.substr(comma + 1, arrow - comma - 1),
+                    out = eq.substr(arrow + 2);
+  std::map<char, int64_t> sizes;
+  for (const auto& i : e.indices())
+    if (!i.name().empty()) sizes[i.name()[0]] = i.size();
+  for (char c : a + b + out)
+    if (!sizes.count(c)) return false;
+  for (char c : a)
+    if (b.find(c) != std::string::npos && out.find(c) != std::string::npos && sizes[c] > 1)
+      return false;
+  return true;
+}
+
+}  // namespace
+
 bool TensorLstmModel::supports(const ir::v1::Op& op) const {
   switch (op.kind_case()) {
-    case ir::v1::Op::kLstmCell:
     case ir::v1::Op::kEinsum:
+      return op.inputs_size() == 2 && einsum_is_stage(op.einsum());
+    case ir::v1::Op::kLstmCell:
     case ir::v1::Op::kGemm:
     case ir::v1::Op::kReshape:
     case ir::v1::Op::kEltwise:
@@ -240,14 +265,10 @@ uint64_t TensorLstmModel::dram_cycles(int64_t bytes) const {
   return static_cast<uint64_t>(std::ceil(static_cast<double>(bytes) / p_.dram_bandwidth));
 }
 
-void TensorLstmModel::time_stage(const Stage& s, const LetterSizes& sizes,
-                                 const EngineConfig& cfg, bool weight_only) {
-  EngineConfig c = cfg;
-  // Weight-only stages read both operands from the weight SRAM: no working-SRAM banks involved.
-  if (weight_only) c.cycle = false;
-  const StageEvents e = tensor_lstm::run_stage(s.geom, sizes, c);
+void TensorLstmModel::time_stage(const Stage& s, const StageEvents& e) {
   mac_ops_ += e.macs;
-  if (weight_only) {
+  if (s.weight_only) {
+    // Both operands and the result are in the weight SRAM.
     weight_reads_ += e.work_reads + e.weight_reads;
     weight_writes_ += static_cast<uint64_t>(s.geom.M * s.geom.N);
   } else {
@@ -351,12 +372,12 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
   const std::vector<int64_t> lead = {batch};
   if (concatenated) {
     layers_.push_back(tensor_lstm::schedule_layer(
-        tensor_lstm::network_from_structure(s_ih, gates, in + hid, lead), min_macs, cfg.scheme));
+        tensor_lstm::network_from_structure(s_ih, gates, in + hid, lead), min_macs, cfg));
   } else {
     layers_.push_back(tensor_lstm::schedule_layer(
-        tensor_lstm::network_from_structure(s_ih, gates, in, lead), min_macs, cfg.scheme));
+        tensor_lstm::network_from_structure(s_ih, gates, in, lead), min_macs, cfg));
     layers_.push_back(tensor_lstm::schedule_layer(
-        tensor_lstm::network_from_structure(s_hh, gates, hid, lead), min_macs, cfg.scheme));
+        tensor_lstm::network_from_structure(s_hh, gates, hid, lead), min_macs, cfg));
   }
 
   // What must be on chip: every factor (and weight-only product) plus the bias; the largest
@@ -380,6 +401,7 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
 
   std::vector<sim::Phase> phases;
   const uint64_t t0 = cycle();
+  const uint64_t macs_before = mac_ops_.value;
   const uint64_t stalls_before = conflict_stalls_.value + dram_stalls_.value;
   if (weights_fit) {
     dram_read_bytes_ += static_cast<uint64_t>(weight_bytes);
@@ -390,9 +412,15 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
   } else {
     ++weights_off_chip_;
   }
-  for (auto& l : layers_)
-    for (const auto& s : l.stages)
-      if (s.weight_only) time_stage(s, l.layer.net.sizes, cfg, true);
+  // Every time step repeats the same stages with the same accesses: fast fidelity times each
+  // stage once (closed form, or an enumeration where the layout is not conflict-free) and reuses
+  // it; cycle fidelity enumerates every cycle of every step.
+  std::vector<std::vector<StageEvents>> once(layers_.size());
+  for (size_t li = 0; li < layers_.size(); ++li)
+    for (const auto& s : layers_[li].stages) {
+      once[li].push_back(tensor_lstm::run_stage(s.geom, layers_[li].layer.net.sizes, cfg));
+      if (s.weight_only) time_stage(s, once[li].back());
+    }
   if (cycle() > t0) phases.push_back({"weights", t0, cycle()});
 
   const int chains = static_cast<int>(layers_.size());
@@ -403,8 +431,7 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
   uint64_t prev_compute = 0;
   for (int64_t t = 0; t < steps; ++t) {
     const uint64_t step_start = cycle();
-    const int64_t step_bytes =
-        batch * in * bytes + (weights_fit ? 0 : weight_bytes) + spill_bytes;
+    const int64_t step_bytes = batch * in * bytes + (weights_fit ? 0 : weight_bytes) + spill_bytes;
     dram_read_bytes_ += static_cast<uint64_t>(step_bytes);
     if (!weights_fit) weight_writes_ += static_cast<uint64_t>(weight_elems);
     if (spill_bytes) dram_write_bytes_ += static_cast<uint64_t>(spill_bytes / 2);
@@ -414,9 +441,14 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
     wait_cycles(stall);
     const uint64_t compute_start = cycle();
     work_writes_ += static_cast<uint64_t>(batch * in);
-    for (auto& l : layers_)
-      for (const auto& s : l.stages)
-        if (!s.weight_only) time_stage(s, l.layer.net.sizes, cfg, false);
+    for (size_t li = 0; li < layers_.size(); ++li)
+      for (size_t si = 0; si < layers_[li].stages.size(); ++si) {
+        const Stage& s = layers_[li].stages[si];
+        if (s.weight_only) continue;
+        time_stage(s, cfg.cycle && t > 0
+                          ? tensor_lstm::run_stage(s.geom, layers_[li].layer.net.sizes, cfg)
+                          : once[li][si]);
+      }
     // Gate unit: lanes of one MAC unit and one table port each.
     const int64_t units = batch * hid;
     gate_ops_ += static_cast<uint64_t>(units * ops_per_unit);
@@ -426,18 +458,21 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
     state_writes_ += static_cast<uint64_t>(units);
     work_writes_ += static_cast<uint64_t>(units);  // h for the next step's chain
     dram_write_bytes_ += static_cast<uint64_t>(units * bytes);
-    wait_cycles(static_cast<uint64_t>(((units + p_.gate_lanes - 1) / p_.gate_lanes) * ops_per_unit) +
-                tensor_lstm::kStagePipelineDepth);
+    wait_cycles(
+        static_cast<uint64_t>(((units + p_.gate_lanes - 1) / p_.gate_lanes) * ops_per_unit) +
+        tensor_lstm::kStagePipelineDepth);
     prev_compute = cycle() - compute_start;
     phases.push_back({"step " + std::to_string(t), step_start, cycle()});
   }
 
   sim::OpOutcome& o = task.outcome;
+  o.macs = static_cast<int64_t>(mac_ops_.value - macs_before);
   o.phases = std::move(phases);
   o.stall_cycles = conflict_stalls_.value + dram_stalls_.value - stalls_before;
-  std::string mode = concatenated ? std::string("[W_ih | W_hh] ") + layer_kind_name(layers_[0].layer.kind)
-                                  : std::string("W_ih ") + layer_kind_name(layers_[0].layer.kind) +
-                                        ", W_hh " + layer_kind_name(layers_[1].layer.kind);
+  std::string mode = concatenated
+                         ? std::string("[W_ih | W_hh] ") + layer_kind_name(layers_[0].layer.kind)
+                         : std::string("W_ih ") + layer_kind_name(layers_[0].layer.kind) +
+                               ", W_hh " + layer_kind_name(layers_[1].layer.kind);
   o.note = mode + "; " + std::to_string(params) + " weight params; weights " +
            (weights_fit ? "fit" : "do NOT fit") + " on chip (" + std::to_string(weight_bytes) +
            " B)";
@@ -473,7 +508,8 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
   for (int64_t t = 0; t < steps; ++t) {
     std::vector<float> acc(static_cast<size_t>(batch * gates), 0.0f);
     for (int64_t r = 0; r < batch; ++r)
-      for (int64_t g = 0; g < gates; ++g) acc[static_cast<size_t>(r * gates + g)] = b[static_cast<size_t>(g)];
+      for (int64_t g = 0; g < gates; ++g)
+        acc[static_cast<size_t>(r * gates + g)] = b[static_cast<size_t>(g)];
     const auto add = [&](const std::vector<float>& y) {
       for (size_t i = 0; i < acc.size(); ++i) acc[i] += y[i];
     };
@@ -484,10 +520,10 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
         std::copy_n(xs + r * in, in, xh.begin() + r * (in + hid));
         std::copy_n(h.begin() + r * hid, hid, xh.begin() + r * (in + hid) + in);
       }
-      add(tensor_lstm::evaluate(layers_[0], xh, pre[0]));
+      add(tensor_lstm::evaluate(layers_[0], cfg, xh, pre[0]));
     } else {
-      add(tensor_lstm::evaluate(layers_[0], std::vector<float>(xs, xs + batch * in), pre[0]));
-      add(tensor_lstm::evaluate(layers_[1], h, pre[1]));
+      add(tensor_lstm::evaluate(layers_[0], cfg, std::vector<float>(xs, xs + batch * in), pre[0]));
+      add(tensor_lstm::evaluate(layers_[1], cfg, h, pre[1]));
     }
     for (int64_t r = 0; r < batch; ++r)
       for (int64_t j = 0; j < hid; ++j) {
@@ -522,11 +558,16 @@ void TensorLstmModel::run_linear(const sim::OpTask& task) {
   std::vector<const ir::v1::Tensor*> t = {ir::find_tensor(w, op.inputs(0)),
                                           ir::find_tensor(w, op.inputs(1))};
   std::string la, lb;
+  // A gemm whose B is an activation with a batch axis runs as `repeats` GEMMs one after another.
+  int64_t repeats = 1;
   if (op.has_gemm()) {
     const auto& g = op.gemm();
-    l.net.sizes = {{'a', g.k()}, {'b', g.n()}, {'c', g.m()}, {'d', std::max<int64_t>(1, g.batch())}};
+    const int64_t batch = std::max<int64_t>(1, g.batch());
+    const bool batched_b = t[1] && !t[1]->is_weight() && t[1]->shape_size() == 3;
+    if (batched_b) repeats = batch;
+    l.net.sizes = {{'a', g.k()}, {'b', g.n()}, {'c', g.m()}, {'d', batched_b ? 1 : batch}};
     la = "dca";
-    lb = t[1] && !t[1]->is_weight() && t[1]->shape_size() == 3 ? "dab" : "ab";
+    lb = batched_b ? "dab" : "ab";
     l.net.output = "dcb";
   } else {
     const std::string& eq = op.einsum().equation();
@@ -547,7 +588,7 @@ void TensorLstmModel::run_linear(const sim::OpTask& task) {
   l.net.tensors = {{"X", la}, {"W", lb}};
   const bool weight_only = t[0] && t[0]->is_weight();
   const EngineConfig cfg = engine(task);
-  layers_.push_back(tensor_lstm::schedule_layer(l, true, cfg.scheme));
+  layers_.push_back(tensor_lstm::schedule_layer(l, true, cfg));
   LayerSchedule& s = layers_.back();
   const LetterSizes& sizes = s.layer.net.sizes;
   const int64_t w_elems = tensor_lstm::letters_product(lb, sizes);
@@ -555,35 +596,49 @@ void TensorLstmModel::run_linear(const sim::OpTask& task) {
   const int64_t y_elems = tensor_lstm::letters_product(l.net.output, sizes);
   // Weights come from DRAM once per op; activations live on chip except the workload's own
   // inputs and outputs.
-  const auto is_io = [&](const std::string& name, const google::protobuf::RepeatedPtrField<std::string>& io) {
+  const auto is_io = [&](const std::string& name,
+                         const google::protobuf::RepeatedPtrField<std::string>& io) {
     return std::find(io.begin(), io.end(), name) != io.end();
   };
   int64_t rd = (t[1] && t[1]->is_weight() ? w_elems : 0) * bytes;
   if (weight_only) rd += x_elems * bytes;
-  if (!weight_only && is_io(op.inputs(swap ? 1 : 0), w.inputs())) rd += x_elems * bytes;
+  if (!weight_only && is_io(op.inputs(swap ? 1 : 0), w.inputs())) rd += repeats * x_elems * bytes;
+  if (t[1] && !t[1]->is_weight() && is_io(op.inputs(swap ? 0 : 1), w.inputs()))
+    rd += repeats * w_elems * bytes;
   dram_read_bytes_ += static_cast<uint64_t>(rd);
   weight_writes_ += static_cast<uint64_t>(t[1] && t[1]->is_weight() ? w_elems : 0);
   const uint64_t load = dram_cycles(rd);
   dram_stalls_ += load;
   wait_cycles(load);
-  if (weight_only)
-    time_stage(s.stages[0], sizes, cfg, true);
-  else
-    time_stage(s.stages[0], sizes, cfg, false);
+  const uint64_t macs_before = mac_ops_.value;
+  const StageEvents e = tensor_lstm::run_stage(s.stages[0].geom, sizes, cfg);
+  for (int64_t r = 0; r < repeats; ++r) time_stage(s.stages[0], e);
+  task.outcome.macs = static_cast<int64_t>(mac_ops_.value - macs_before);
   if (op.outputs_size() > 0 && is_io(op.outputs(0), w.outputs())) {
-    dram_write_bytes_ += static_cast<uint64_t>(y_elems * bytes);
-    const uint64_t c = dram_cycles(y_elems * bytes);
+    dram_write_bytes_ += static_cast<uint64_t>(repeats * y_elems * bytes);
+    const uint64_t c = dram_cycles(repeats * y_elems * bytes);
     dram_stalls_ += c;
     wait_cycles(c);
   }
   if (!task.functional) return;
-  const std::vector<float> a = values_of(t[0], x_elems, op.name() + "/a");
-  const std::vector<float> b = values_of(t[1], w_elems, op.name() + "/b");
-  out_ = tensor_lstm::contract(a, la, b, lb, l.net.output, sizes);
+  const std::vector<float> a = values_of(t[0], repeats * x_elems, op.name() + "/a");
+  const std::vector<float> b = values_of(t[1], repeats * w_elems, op.name() + "/b");
+  if (weight_only) {
+    out_ = tensor_lstm::contract(a, la, b, lb, l.net.output, sizes);
+  } else {
+    for (int64_t r = 0; r < repeats; ++r) {
+      s.layer.values = {std::vector<float>(b.begin() + r * w_elems, b.begin() + (r + 1) * w_elems)};
+      std::vector<std::vector<float>> unused;
+      const std::vector<float> y = tensor_lstm::evaluate(
+          s, cfg, std::vector<float>(a.begin() + r * x_elems, a.begin() + (r + 1) * x_elems),
+          unused);
+      out_.insert(out_.end(), y.begin(), y.end());
+    }
+  }
   const compress::Executor ex(w);
   compress::Array aa{{}, a}, ba{{}, b};
-  for (char c : la) aa.shape.push_back(sizes.at(c));
-  for (char c : lb) ba.shape.push_back(sizes.at(c));
+  for (char c : la) aa.shape.push_back(c == 'd' ? repeats * sizes.at(c) : sizes.at(c));
+  for (char c : lb) ba.shape.push_back(c == 'd' ? repeats * sizes.at(c) : sizes.at(c));
   if (op.has_gemm() && lb == "ab") ba.shape = {sizes.at('a'), sizes.at('b')};
   std::vector<const compress::Array*> ins = {swap ? &ba : &aa, swap ? &aa : &ba};
   const std::vector<compress::Array> ref = ex.run_op(op, ins);

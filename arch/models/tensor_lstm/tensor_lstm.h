@@ -83,9 +83,8 @@ class TensorLstmModel : public sim::Accelerator {
   int bits() const;
   bool fp() const { return p_.precision == "fp16" || p_.precision == "fp32"; }
   tensor_lstm::EngineConfig engine(const sim::OpTask& task) const;
-  // Runs one stage's timing: counters, wait.
-  void time_stage(const tensor_lstm::Stage& s, const tensor_lstm::LetterSizes& sizes,
-                  const tensor_lstm::EngineConfig& cfg, bool weight_only);
+  // Applies one stage's counts to the counters and waits its cycles.
+  void time_stage(const tensor_lstm::Stage& s, const tensor_lstm::StageEvents& e);
   void run_lstm(const sim::OpTask& task);
   void run_linear(const sim::OpTask& task);
   void run_vector(const sim::OpTask& task);
