@@ -151,8 +151,45 @@ void for_each_group(const StageGeometry& g, const Grouping& grp, F&& f) {
 }  // namespace
 
 int64_t write_conflicts(const StageGeometry& g, const LetterSizes& sizes, const EngineConfig& cfg,
-                        int64_t limit) {
-  const Addresser o(g.m, g.n, g.out_layout, sizes, cfg);
+                        int64_t limit, int64_t* visited) {
+  // Addresses are formed digit by digit (no per-row tables): the planner calls this for many
+  // candidate layouts and most fail within the first groups.
+  const bool fdht = cfg.scheme == MemoryScheme::kFdht;
+  const Layout& l = g.out_layout;
+  const std::string row_part = fdht ? l.rows : l.rows + l.cols;
+  const std::string col_part = fdht ? l.cols : std::string();
+  struct Digit {
+    int64_t size, row_stride, col_stride;
+  };
+  const auto strides = [&](const std::string& letters) {
+    std::map<char, int64_t> st;
+    int64_t s = 1;
+    for (auto it = letters.rbegin(); it != letters.rend(); ++it) {
+      st[*it] = s;
+      s *= sizes.at(*it);
+    }
+    return st;
+  };
+  const auto rs = strides(row_part), cs = strides(col_part);
+  const auto digits = [&](const std::string& letters) {
+    std::vector<Digit> d;  // fastest first
+    for (auto it = letters.rbegin(); it != letters.rend(); ++it) {
+      const auto r = rs.find(*it), c = cs.find(*it);
+      d.push_back({sizes.at(*it), r == rs.end() ? 0 : r->second, c == cs.end() ? 0 : c->second});
+    }
+    return d;
+  };
+  const std::vector<Digit> dm = digits(g.m), dn = digits(g.n);
+  const auto offset = [](const std::vector<Digit>& d, int64_t i, int64_t& r, int64_t& c) {
+    for (const Digit& x : d) {
+      const int64_t v = i % x.size;
+      i /= x.size;
+      r += v * x.row_stride;
+      c += v * x.col_stride;
+    }
+  };
+  const int64_t q = cfg.macs_per_pe;
+  const int64_t words_per_row = (letters_product(col_part, sizes) + q - 1) / q;
   const Grouping grp = make_grouping(g.M, g.N, cfg.pes, g.cols_per_group);
   std::vector<std::pair<int64_t, int64_t>> acc;
   uint64_t distinct = 0, waiting = 0;
@@ -161,10 +198,16 @@ int64_t write_conflicts(const StageGeometry& g, const LetterSizes& sizes, const 
     if (over) return;
     acc.clear();
     for (int64_t n = n0; n < n1; ++n)
-      for (int64_t r = m0; r < m1; ++r) {
-        const Slot s = o.at(r, n);
-        acc.emplace_back(s.bank, s.word * cfg.macs_per_pe + s.lane);
+      for (int64_t i = m0; i < m1; ++i) {
+        int64_t r = 0, c = 0;
+        offset(dm, i, r, c);
+        offset(dn, n, r, c);
+        if (fdht)
+          acc.emplace_back(r % cfg.banks, ((r / cfg.banks) * words_per_row + c / q) * q + c % q);
+        else
+          acc.emplace_back((r / q) % cfg.banks, r);
       }
+    if (visited) *visited += static_cast<int64_t>(acc.size());
     bank_load(acc, distinct, waiting);
     over = static_cast<int64_t>(waiting) > limit;
   });

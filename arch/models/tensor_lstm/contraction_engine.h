@@ -89,10 +89,10 @@ Grouping make_grouping(int64_t M, int64_t N, int64_t pes, int64_t cols_per_group
 // conflict_free, and enumerates otherwise (the tests check that both agree).
 StageEvents run_stage(const StageGeometry& g, const LetterSizes& sizes, const EngineConfig& cfg);
 
-// The stage's writes only: accesses that would wait for a busy bank, counting at most `limit`
-// (the planner's early exit).
+// The stage's writes only: accesses that would wait for a busy bank, counting until `limit` is
+// passed (the planner's early exit); adds the results it looked at to `visited`.
 int64_t write_conflicts(const StageGeometry& g, const LetterSizes& sizes, const EngineConfig& cfg,
-                        int64_t limit);
+                        int64_t limit, int64_t* visited = nullptr);
 
 int64_t letters_product(const std::string& letters, const LetterSizes& sizes);
 // Per index of `from` (mixed radix, first letter slowest), its offset in a row-major tensor over

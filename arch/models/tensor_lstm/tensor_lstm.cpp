@@ -380,8 +380,9 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
         tensor_lstm::network_from_structure(s_hh, gates, hid, lead), min_macs, cfg));
   }
 
-  // What must be on chip: every factor (and weight-only product) plus the bias; the largest
-  // X-dependent tensor in each working buffer.
+  // What must be on chip: every factor, weight-only product and the bias in the weight SRAM;
+  // the largest X-dependent tensor in each working buffer. Only the factors and the bias
+  // (`params`) come from DRAM: the products are formed on chip.
   int64_t weight_elems = bias ? gates : 0, work_elems = 0, params = bias ? gates : 0;
   for (const auto& l : layers_) {
     weight_elems += l.weight_elements;
@@ -403,24 +404,30 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
   const uint64_t t0 = cycle();
   const uint64_t macs_before = mac_ops_.value;
   const uint64_t stalls_before = conflict_stalls_.value + dram_stalls_.value;
-  if (weights_fit) {
-    dram_read_bytes_ += static_cast<uint64_t>(weight_bytes);
-    weight_writes_ += static_cast<uint64_t>(weight_elems);
-    const uint64_t c = dram_cycles(weight_bytes);
-    dram_stalls_ += c;
-    wait_cycles(c);
-  } else {
-    ++weights_off_chip_;
-  }
   // Every time step repeats the same stages with the same accesses: fast fidelity times each
   // stage once (closed form, or an enumeration where the layout is not conflict-free) and reuses
   // it; cycle fidelity enumerates every cycle of every step.
   std::vector<std::vector<StageEvents>> once(layers_.size());
   for (size_t li = 0; li < layers_.size(); ++li)
-    for (const auto& s : layers_[li].stages) {
+    for (const auto& s : layers_[li].stages)
       once[li].push_back(tensor_lstm::run_stage(s.geom, layers_[li].layer.net.sizes, cfg));
-      if (s.weight_only) time_stage(s, once[li].back());
-    }
+  const auto weight_products = [&]() {
+    for (size_t li = 0; li < layers_.size(); ++li)
+      for (size_t si = 0; si < layers_[li].stages.size(); ++si)
+        if (layers_[li].stages[si].weight_only) time_stage(layers_[li].stages[si], once[li][si]);
+  };
+  const int64_t param_bytes = params * bytes;
+  if (weights_fit) {
+    // Loaded once; the weight-only products formed once and kept.
+    dram_read_bytes_ += static_cast<uint64_t>(param_bytes);
+    weight_writes_ += static_cast<uint64_t>(params);
+    const uint64_t c = dram_cycles(param_bytes);
+    dram_stalls_ += c;
+    wait_cycles(c);
+    weight_products();
+  } else {
+    ++weights_off_chip_;
+  }
   if (cycle() > t0) phases.push_back({"weights", t0, cycle()});
 
   const int chains = static_cast<int>(layers_.size());
@@ -431,15 +438,17 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
   uint64_t prev_compute = 0;
   for (int64_t t = 0; t < steps; ++t) {
     const uint64_t step_start = cycle();
-    const int64_t step_bytes = batch * in * bytes + (weights_fit ? 0 : weight_bytes) + spill_bytes;
+    // Weights that do not fit stream through the weight SRAM every step, products and all.
+    const int64_t step_bytes = batch * in * bytes + (weights_fit ? 0 : param_bytes) + spill_bytes;
     dram_read_bytes_ += static_cast<uint64_t>(step_bytes);
-    if (!weights_fit) weight_writes_ += static_cast<uint64_t>(weight_elems);
+    if (!weights_fit) weight_writes_ += static_cast<uint64_t>(params);
     if (spill_bytes) dram_write_bytes_ += static_cast<uint64_t>(spill_bytes / 2);
     const uint64_t load = dram_cycles(step_bytes);
     const uint64_t stall = t == 0 ? load : (load > prev_compute ? load - prev_compute : 0);
     dram_stalls_ += stall;
     wait_cycles(stall);
     const uint64_t compute_start = cycle();
+    if (!weights_fit) weight_products();
     work_writes_ += static_cast<uint64_t>(batch * in);
     for (size_t li = 0; li < layers_.size(); ++li)
       for (size_t si = 0; si < layers_[li].stages.size(); ++si) {
@@ -600,13 +609,18 @@ void TensorLstmModel::run_linear(const sim::OpTask& task) {
                          const google::protobuf::RepeatedPtrField<std::string>& io) {
     return std::find(io.begin(), io.end(), name) != io.end();
   };
-  int64_t rd = (t[1] && t[1]->is_weight() ? w_elems : 0) * bytes;
+  // A gemm's bias [N] initializes the accumulators: one weight-SRAM read per output.
+  const ir::v1::Tensor* bias =
+      op.has_gemm() && op.inputs_size() > 2 ? ir::find_tensor(w, op.inputs(2)) : nullptr;
+  const int64_t bias_elems = bias ? tensor_lstm::letters_product("b", sizes) : 0;
+  int64_t rd = ((t[1] && t[1]->is_weight() ? w_elems : 0) + bias_elems) * bytes;
   if (weight_only) rd += x_elems * bytes;
   if (!weight_only && is_io(op.inputs(swap ? 1 : 0), w.inputs())) rd += repeats * x_elems * bytes;
   if (t[1] && !t[1]->is_weight() && is_io(op.inputs(swap ? 0 : 1), w.inputs()))
     rd += repeats * w_elems * bytes;
   dram_read_bytes_ += static_cast<uint64_t>(rd);
-  weight_writes_ += static_cast<uint64_t>(t[1] && t[1]->is_weight() ? w_elems : 0);
+  weight_writes_ += static_cast<uint64_t>((t[1] && t[1]->is_weight() ? w_elems : 0) + bias_elems);
+  weight_reads_ += static_cast<uint64_t>(bias ? repeats * y_elems : 0);
   const uint64_t load = dram_cycles(rd);
   dram_stalls_ += load;
   wait_cycles(load);
@@ -635,12 +649,21 @@ void TensorLstmModel::run_linear(const sim::OpTask& task) {
       out_.insert(out_.end(), y.begin(), y.end());
     }
   }
+  if (bias) {
+    const std::vector<float> bv = values_of(bias, bias_elems, op.name() + "/bias");
+    for (size_t i = 0; i < out_.size(); ++i) out_[i] += bv[i % bv.size()];
+  }
   const compress::Executor ex(w);
   compress::Array aa{{}, a}, ba{{}, b};
   for (char c : la) aa.shape.push_back(c == 'd' ? repeats * sizes.at(c) : sizes.at(c));
   for (char c : lb) ba.shape.push_back(c == 'd' ? repeats * sizes.at(c) : sizes.at(c));
   if (op.has_gemm() && lb == "ab") ba.shape = {sizes.at('a'), sizes.at('b')};
   std::vector<const compress::Array*> ins = {swap ? &ba : &aa, swap ? &aa : &ba};
+  compress::Array bias_array;
+  if (bias) {
+    bias_array = {{bias_elems}, values_of(bias, bias_elems, op.name() + "/bias")};
+    ins.push_back(&bias_array);
+  }
   const std::vector<compress::Array> ref = ex.run_op(op, ins);
   int64_t bad = 0;
   for (size_t i = 0; i < out_.size() && i < ref[0].data.size(); ++i) {
