@@ -57,9 +57,10 @@ const sim::ParamSchema<TensorLstmParams>& TensorLstmParams::schema() {
         .range(1, 1 << 20)
         .unit("KiB");
     p.choice("memory_scheme", &P::memory_scheme, {"fdht", "naive"},
-             "fdht: every intermediate is written in its consumer's matrix layout, rows "
-             "interleaved over the banks (conflict-free reads); naive: row-major in einsum order, "
-             "words interleaved, read through strided addresses")
+             "fdht: every intermediate is written in its consumer's matrix layout (row r in bank r "
+             "mod banks), letter orders and group shapes planned so that no group's reads or "
+             "writes share a bank; naive: row-major in einsum letter order, words interleaved "
+             "over the banks, read through strided addresses")
         .def("fdht");
     p.choice("contraction_order", &P::contraction_order, {"min_macs", "left_to_right"},
              "stage order: fewest MACs (compress plan_min_macs) or X with factor 1, then 2, ...")
