@@ -9,6 +9,9 @@
 #include <random>
 
 #include "arch/models/tensor_lstm/tests/tensor_lstm_test_util.h"
+#include "sim/core/diagnostics.h"
+#include "sim/core/runner.h"
+#include "tests/test_util.h"
 
 namespace {
 
@@ -290,6 +293,30 @@ TEST_CASE("tensor_lstm: the piecewise-linear tanh stays within its error bound",
     CHECK(worst_sigmoid <= bound / 2 + 1e-6);
     CHECK(worst > bound / 8);  // the bound is not loose by orders of magnitude
   }
+}
+
+TEST_CASE("tensor_lstm: the TIE and FDHT configs are 16 PEs at 1 GHz with equal memories",
+          "[unit]") {
+  std::vector<codesim::arch::TensorLstmParams> ps;
+  for (const char* name : {"tie_16pe_1ghz", "fdht_16pe_1ghz"}) {
+    const auto arch = codesim::sim::load_arch(codesim::test::source_path(
+        std::string("arch/models/tensor_lstm/configs/") + name + ".yaml"));
+    CHECK(arch.model == "tensor_lstm");
+    CHECK(arch.technology == "aladdin40");
+    codesim::sim::Diagnostics diags;
+    ps.push_back(codesim::arch::TensorLstmParams::schema().parse(arch.accelerator, arch.file,
+                                                                 "accelerator", diags, {"model"}));
+    CHECK(diags.list().empty());
+  }
+  for (const auto& p : ps) {
+    // TIE: 16 PEs at 1,000 MHz (accelerators.md §4.2 [A]).
+    CHECK(p.pes == 16);
+    CHECK(p.clock_mhz == 1000);
+    // One frame with the hidden state, [x; h] = 57,856 16-bit elements, fits a working buffer.
+    CHECK(p.work_sram_kib * 1024 >= 57856 * 2);
+  }
+  CHECK(YAML::Dump(codesim::arch::TensorLstmParams::schema().dump(ps[0])) ==
+        YAML::Dump(codesim::arch::TensorLstmParams::schema().dump(ps[1])));
 }
 
 }  // namespace
