@@ -44,14 +44,19 @@ Grouping make_grouping(int64_t M, int64_t N, int64_t pes, int64_t cols_per_group
   return g;
 }
 
-std::vector<int64_t> contribution(const std::string& from, const std::string& to,
-                                  const LetterSizes& sizes) {
-  std::map<char, int64_t> stride;
+std::map<char, int64_t> letter_strides(const std::string& letters, const LetterSizes& sizes) {
+  std::map<char, int64_t> st;
   int64_t s = 1;
-  for (auto it = to.rbegin(); it != to.rend(); ++it) {
-    stride[*it] = s;
+  for (auto it = letters.rbegin(); it != letters.rend(); ++it) {
+    st[*it] = s;
     s *= sizes.at(*it);
   }
+  return st;
+}
+
+std::vector<int64_t> contribution(const std::string& from, const std::string& to,
+                                  const LetterSizes& sizes) {
+  const std::map<char, int64_t> stride = letter_strides(to, sizes);
   const int64_t n = letters_product(from, sizes);
   std::vector<int64_t> out(static_cast<size_t>(n), 0);
   for (int64_t i = 0; i < n; ++i) {
@@ -161,16 +166,7 @@ int64_t write_conflicts(const StageGeometry& g, const LetterSizes& sizes, const 
   struct Digit {
     int64_t size, row_stride, col_stride;
   };
-  const auto strides = [&](const std::string& letters) {
-    std::map<char, int64_t> st;
-    int64_t s = 1;
-    for (auto it = letters.rbegin(); it != letters.rend(); ++it) {
-      st[*it] = s;
-      s *= sizes.at(*it);
-    }
-    return st;
-  };
-  const auto rs = strides(row_part), cs = strides(col_part);
+  const auto rs = letter_strides(row_part, sizes), cs = letter_strides(col_part, sizes);
   const auto digits = [&](const std::string& letters) {
     std::vector<Digit> d;  // fastest first
     for (auto it = letters.rbegin(); it != letters.rend(); ++it) {

@@ -95,6 +95,8 @@ int64_t write_conflicts(const StageGeometry& g, const LetterSizes& sizes, const 
                         int64_t limit, int64_t* visited = nullptr);
 
 int64_t letters_product(const std::string& letters, const LetterSizes& sizes);
+// Stride of every letter in a row-major tensor over `letters` (the last letter fastest).
+std::map<char, int64_t> letter_strides(const std::string& letters, const LetterSizes& sizes);
 // Per index of `from` (mixed radix, first letter slowest), its offset in a row-major tensor over
 // `to`; letters of `from` absent from `to` contribute nothing. Mixed-radix indices are sums of
 // per-letter terms, so the rows and columns of a matrix view can be mapped separately and added.

@@ -392,17 +392,8 @@ std::vector<float> contract(const std::vector<float>& a, const std::string& a_le
   split_letters(a_letters, b_letters, out_letters, sizes, m, k, n);
   const int64_t M = letters_product(m, sizes), K = letters_product(k, sizes),
                 N = letters_product(n, sizes);
-  // Strides of every letter in each operand.
-  const auto strides = [&](const std::string& letters) {
-    std::map<char, int64_t> st;
-    int64_t s = 1;
-    for (auto it = letters.rbegin(); it != letters.rend(); ++it) {
-      st[*it] = s;
-      s *= sizes.at(*it);
-    }
-    return st;
-  };
-  const auto sa = strides(a_letters), sb = strides(b_letters), so = strides(out_letters);
+  const auto sa = letter_strides(a_letters, sizes), sb = letter_strides(b_letters, sizes),
+             so = letter_strides(out_letters, sizes);
   const auto offsets = [&](const std::string& letters, const std::map<char, int64_t>& st) {
     std::vector<int64_t> off(static_cast<size_t>(letters_product(letters, sizes)), 0);
     for (size_t i = 0; i < off.size(); ++i) {

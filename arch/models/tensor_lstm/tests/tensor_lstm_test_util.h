@@ -2,7 +2,7 @@
 // Shared by the tensor_lstm tests: LSTM workloads whose weights carry tensor-train or
 // hierarchical-Tucker structure annotations (shape only, as the tt / ht transforms write them),
 // and a harness that elaborates several models and runs ops on them from one SC_THREAD (SystemC
-// elaborates once per process).
+// elaborates once per process), reusing the systolic tests' harness.
 
 #include <cstdint>
 #include <map>
@@ -11,6 +11,7 @@
 #include <systemc>
 #include <vector>
 
+#include "arch/models/systolic/tests/systolic_test_util.h"
 #include "arch/models/tensor_lstm/tensor_lstm.h"
 #include "compress/transforms/ht/ht_decomposition.h"
 #include "sim/core/accelerator.h"
@@ -95,48 +96,10 @@ inline const std::vector<int64_t> kVideoCols = {8, 20, 20, 18};
 // [W_ih | W_hh]: 57,856 = 8 x 8 x 8 x 113 columns.
 inline const std::vector<int64_t> kVideoConcatCols = {8, 8, 8, 113};
 
-struct Job {
-  arch::TensorLstmModel* model = nullptr;
-  const ir::v1::Workload* workload = nullptr;
-  int op = 0;
-  sim::Fidelity fidelity = sim::Fidelity::kFast;
-  bool functional = false;
-  uint64_t cycles = 0;
-  sim::OpOutcome outcome;
-  std::map<std::string, uint64_t> counters;
-  std::vector<float> out;
-  double max_error = 0;
-  std::vector<uint64_t> stage_macs;
-};
+// Jobs run through the systolic tests' harness: one op on one model, in one simulation.
+using systolic::Job;
 
-class Harness : public sc_core::sc_module {
- public:
-  SC_HAS_PROCESS(Harness);
-  Harness(const sc_core::sc_module_name& name, std::vector<Job>& jobs)
-      : sc_core::sc_module(name), jobs_(jobs) {
-    SC_THREAD(run);
-  }
-
- private:
-  void run() {
-    for (Job& j : jobs_) {
-      const auto& counters = j.model->stats().counters();
-      const std::vector<uint64_t> before = j.model->stats().snapshot();
-      const uint64_t start = j.model->cycle();
-      j.model->run_op(
-          sim::OpTask{*j.workload, j.workload->ops(j.op), j.fidelity, j.functional, j.outcome});
-      j.cycles = j.model->cycle() - start;
-      for (size_t c = 0; c < counters.size(); ++c)
-        j.counters[counters[c]->name] = counters[c]->value - before[c];
-      j.out = j.model->last_outputs();
-      j.max_error = j.model->last_max_error();
-      j.stage_macs = j.model->last_stage_macs();
-    }
-    sc_core::sc_stop();
-  }
-  std::vector<Job>& jobs_;
-};
-
+// Owns the models of one test; all must be made before run() (SystemC elaborates once).
 class Models {
  public:
   arch::TensorLstmModel& make(const arch::TensorLstmParams& p) {
@@ -144,10 +107,7 @@ class Models {
         sc_core::sc_module_name(("tl" + std::to_string(models_.size())).c_str()), p));
     return *models_.back();
   }
-  static void run(std::vector<Job>& jobs) {
-    Harness h("harness", jobs);
-    sc_core::sc_start();
-  }
+  static void run(std::vector<Job>& jobs) { systolic::Models::run(jobs); }
 
  private:
   std::vector<std::unique_ptr<arch::TensorLstmModel>> models_;

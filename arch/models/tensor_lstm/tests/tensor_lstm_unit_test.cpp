@@ -44,6 +44,19 @@ EngineConfig config(int64_t pes = 16, int64_t q = 1, int64_t banks = 0,
   return c;
 }
 
+// A random layer of 2 to 4 factor pairs of sizes 1..max_dim; TT ranks 1..max_rank inside.
+void random_layer(std::mt19937& rng, int64_t max_dim, int64_t max_rank, std::vector<int64_t>& m,
+                  std::vector<int64_t>& n, std::vector<int64_t>& r) {
+  std::uniform_int_distribution<int64_t> dim(1, max_dim), rank(1, max_rank), cores(2, 4);
+  const int64_t d = cores(rng);
+  r = {1};
+  for (int64_t k = 0; k < d; ++k) {
+    m.push_back(dim(rng));
+    n.push_back(dim(rng));
+    r.push_back(k + 1 == d ? 1 : rank(rng));
+  }
+}
+
 LayerSchedule schedule(const codesim::ir::v1::Structure& st, const std::vector<int64_t>& m,
                        const std::vector<int64_t>& n, int64_t batch, bool min_macs,
                        const EngineConfig& cfg) {
@@ -111,16 +124,11 @@ TEST_CASE("tensor_lstm: HT stage MACs follow the closed form of the leaves-then-
 TEST_CASE("tensor_lstm: the planned contraction order is never worse than left to right",
           "[unit]") {
   std::mt19937 rng(7);
-  std::uniform_int_distribution<int64_t> dim(1, 6), rank(1, 5), cores(2, 4), batch(1, 3);
+  std::uniform_int_distribution<int64_t> rank(1, 5), batch(1, 3);
   int cases = 0, strictly_better = 0;
   for (int i = 0; i < 300; ++i) {
-    const int64_t d = cores(rng);
-    std::vector<int64_t> m, n, r = {1};
-    for (int64_t k = 0; k < d; ++k) {
-      m.push_back(dim(rng));
-      n.push_back(dim(rng));
-      r.push_back(k + 1 == d ? 1 : rank(rng));
-    }
+    std::vector<int64_t> m, n, r;
+    random_layer(rng, 6, 5, m, n, r);
     const bool ht = i % 2 == 1;
     const auto st = ht ? ht_structure(m, n, rank(rng), rank(rng)) : tt_structure(m, n, r);
     const int64_t b = batch(rng);
@@ -207,16 +215,11 @@ TEST_CASE("tensor_lstm: a layout the planner calls conflict-free has no conflict
   // Random small TT/HT layers on arrays of 4, 8 and 16 PEs, 1 or 2 MACs per PE, as many banks as
   // PEs or more: the claim is checked against the enumeration of every access.
   std::mt19937 rng(11);
-  std::uniform_int_distribution<int64_t> dim(1, 7), rank(1, 4), cores(2, 4);
+  std::uniform_int_distribution<int64_t> rank(1, 4);
   int planned = 0;
   for (int i = 0; i < 120; ++i) {
-    const int64_t d = cores(rng);
-    std::vector<int64_t> m, n, r = {1};
-    for (int64_t k = 0; k < d; ++k) {
-      m.push_back(dim(rng));
-      n.push_back(dim(rng));
-      r.push_back(k + 1 == d ? 1 : rank(rng));
-    }
+    std::vector<int64_t> m, n, r;
+    random_layer(rng, 7, 4, m, n, r);
     const int64_t pes = int64_t{4} << (i % 3);
     const EngineConfig cfg = config(pes, 1 + i % 2, pes + (i % 4 == 3 ? 3 : 0));
     const auto st = i % 2 ? ht_structure(m, n, rank(rng), rank(rng)) : tt_structure(m, n, r);
