@@ -1,6 +1,7 @@
 #include "sim/core/runner.h"
 
 #include <chrono>
+#include <exception>
 #include <iostream>
 #include <stdexcept>
 
@@ -143,6 +144,9 @@ class Driver : public sc_core::sc_module {
     SC_THREAD(run);
   }
 
+  // A ConfigError thrown by run_op, rethrown by run_workload after the simulation stops.
+  std::exception_ptr input_error;
+
  private:
   void run() {
     const auto& counters = acc_.stats().counters();
@@ -164,7 +168,15 @@ class Driver : public sc_core::sc_module {
       }
       const std::vector<uint64_t> before = acc_.stats().snapshot();
       OpOutcome out;
-      acc_.run_op(OpTask{w_, op, opt_.fidelity, opt_.functional, out});
+      try {
+        acc_.run_op(OpTask{w_, op, opt_.fidelity, opt_.functional, out});
+      } catch (const ConfigError&) {
+        // Bad input a model finds while simulating (e.g. an annotation that does not fit its
+        // weight): SystemC would wrap it as an internal error, so carry it out of the thread.
+        input_error = std::current_exception();
+        sc_core::sc_stop();
+        return;
+      }
       r.cycles = acc_.cycle() - r.start_cycle;
       for (size_t c = 0; c < counters.size(); ++c) {
         const Counter& k = *counters[c];
@@ -243,6 +255,7 @@ RunResult run_workload(const ArchConfig& arch, const ir::Workload& w, const RunO
 
   Driver driver("driver", *acc, w, opt, result);
   sc_core::sc_start();
+  if (driver.input_error) std::rethrow_exception(driver.input_error);
   for (const auto& f : acc->stats().formulas()) result.derived[f.name] = f.eval();
 
   for (auto& r : result.ops) {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "compress/reference/executor.h"
+#include "sim/core/diagnostics.h"
 #include "sim/core/registry.h"
 #include "workloads/ir/ir.h"
 
@@ -280,7 +281,6 @@ void TensorLstmModel::time_stage(const Stage& s, const StageEvents& e) {
   bank_conflicts_ += e.bank_conflicts;
   conflict_stalls_ += e.conflict_stalls;
   ++stages_;
-  stage_macs_.push_back(e.macs);
   wait_cycles(e.cycles);
 }
 
@@ -338,7 +338,6 @@ void TensorLstmModel::run_op(const sim::OpTask& task) {
   out_.clear();
   max_error_ = 0;
   layers_.clear();
-  stage_macs_.clear();
   switch (task.op.kind_case()) {
     case ir::v1::Op::kLstmCell:
       run_lstm(task);
@@ -371,14 +370,22 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
   const bool min_macs = p_.contraction_order == "min_macs";
   const EngineConfig cfg = engine(task);
   const std::vector<int64_t> lead = {batch};
+  // An annotation that does not describe its weight is bad input (a hand-edited or foreign IR).
+  const auto layer = [&](const ir::v1::Structure& s, int64_t cols, const ir::v1::Tensor* t) {
+    try {
+      return tensor_lstm::schedule_layer(tensor_lstm::network_from_structure(s, gates, cols, lead),
+                                         min_macs, cfg);
+    } catch (const std::invalid_argument& e) {
+      throw sim::ConfigError("op '" + op.name() + "', weight '" + (t ? t->name() : "") +
+                             "': " + e.what() +
+                             "; rerun the tt / ht transform (codesim compress) on the workload");
+    }
+  };
   if (concatenated) {
-    layers_.push_back(tensor_lstm::schedule_layer(
-        tensor_lstm::network_from_structure(s_ih, gates, in + hid, lead), min_macs, cfg));
+    layers_.push_back(layer(s_ih, in + hid, w_ih));
   } else {
-    layers_.push_back(tensor_lstm::schedule_layer(
-        tensor_lstm::network_from_structure(s_ih, gates, in, lead), min_macs, cfg));
-    layers_.push_back(tensor_lstm::schedule_layer(
-        tensor_lstm::network_from_structure(s_hh, gates, hid, lead), min_macs, cfg));
+    layers_.push_back(layer(s_ih, in, w_ih));
+    layers_.push_back(layer(s_hh, hid, w_hh));
   }
 
   // What must be on chip: every factor, weight-only product and the bias in the weight SRAM;

@@ -74,10 +74,6 @@ class TensorLstmModel : public sim::Accelerator {
   // absolute difference from the reference executor.
   const std::vector<float>& last_outputs() const { return out_; }
   double last_max_error() const { return max_error_; }
-  // The schedules of the last op's layers (input-to-hidden first).
-  const std::vector<tensor_lstm::LayerSchedule>& last_layers() const { return layers_; }
-  // MACs of every stage of the last op, in execution order, per execution.
-  const std::vector<uint64_t>& last_stage_macs() const { return stage_macs_; }
 
  private:
   int bits() const;
@@ -95,7 +91,6 @@ class TensorLstmModel : public sim::Accelerator {
   std::vector<float> out_;
   double max_error_ = 0;
   std::vector<tensor_lstm::LayerSchedule> layers_;
-  std::vector<uint64_t> stage_macs_;
 
   sim::Counter& mac_ops_;
   sim::Counter& work_reads_;

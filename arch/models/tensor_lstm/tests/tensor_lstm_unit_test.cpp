@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <fstream>
 #include <random>
 
 #include "arch/models/tensor_lstm/tests/tensor_lstm_test_util.h"
@@ -26,6 +27,7 @@ using codesim::arch::tensor_lstm::network_from_structure;
 using codesim::arch::tensor_lstm::run_stage;
 using codesim::arch::tensor_lstm::schedule_layer;
 using codesim::arch::tensor_lstm::StageEvents;
+using codesim::ir::v1::Workload;
 using namespace codesim::test::tensor_lstm;
 
 int64_t product(const std::vector<int64_t>& v) {
@@ -320,6 +322,32 @@ TEST_CASE("tensor_lstm: the TIE and FDHT configs are 16 PEs at 1 GHz with equal 
   }
   CHECK(YAML::Dump(codesim::arch::TensorLstmParams::schema().dump(ps[0])) ==
         YAML::Dump(codesim::arch::TensorLstmParams::schema().dump(ps[1])));
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("tensor_lstm: an annotation that does not describe its weight is an input error",
+          "[unit]") {
+  // W_ih [1024 x 57600] annotated as a 2048 x 57600 tensor train.
+  const Workload w =
+      lstm_workload(57600, 256, 2, 1, tt_structure({16, 4, 4, 8}, kVideoCols, {1, 4, 4, 4, 1}),
+                    codesim::ir::v1::Structure());
+  const std::string dir = codesim::test::temp_dir();
+  const std::string path = dir + "/bad.pb";
+  {
+    std::ofstream f(path, std::ios::binary);
+    REQUIRE(w.SerializeToOstream(&f));
+  }
+  const auto c = codesim::test::run_codesim(
+      "run --arch " +
+      codesim::test::source_path("arch/models/tensor_lstm/configs/fdht_16pe_1ghz.yaml") +
+      " --workload " + path + " --out " + dir + "/out -q");
+  CHECK(c.status == 2);
+  CHECK_THAT(c.err, Catch::Contains("op 'lstm', weight 'w_ih'"));
+  CHECK_THAT(c.err, Catch::Contains("2048 x 57600 matrix, the weight is 1024 x 57600"));
+  CHECK_THAT(c.err, Catch::Contains("rerun the tt / ht transform"));
 }
 
 }  // namespace
