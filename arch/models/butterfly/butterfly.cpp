@@ -63,6 +63,13 @@ const sim::ParamSchema<ButterflyParams>& ButterflyParams::schema() {
         .def(1024)
         .range(1, 1 << 24)
         .unit("entries");
+    p.integer("shortcut_depth", &P::shortcut_depth,
+              "16-bit words of each engine's shortcut FIFO, filled from the engine's input "
+              "stream and drained by the post-processor's residual add (RTL sif_fifo: 1024, one "
+              "row of D_hid <= 1024)")
+        .def(1024)
+        .range(1, 1 << 24)
+        .unit("words");
     p.boolean("skew", &P::skew,
               "conflict-free column skew (bank = (row + popcount(column)) mod 2 P_bu); false = "
               "plain layout, whose stages with stride >= 2 P_bu conflict")
@@ -195,7 +202,8 @@ ButterflyModel::ButterflyModel(const sc_core::sc_module_name& name, const Params
       p_(p),
       layout_{static_cast<int>(2 * p.units_per_engine), p.skew},
       pipe_(butterfly::PortConfig{p.input_port_bits, p.coef_port_bits, p.output_port_bits,
-                                  static_cast<int>(p.units_per_engine), p.weight_buffer_depth},
+                                  static_cast<int>(p.units_per_engine), p.weight_buffer_depth,
+                                  p.shortcut_depth},
             std::max<int64_t>(1, p.engines)),
       bu_muls_(stats_.counter("bu_muls", "ops", "FP16 multiplies in the butterfly units",
                               "bu_multipliers", "mul")),
@@ -279,8 +287,8 @@ FpgaEstimate ButterflyModel::estimate_fpga(const Params& p) {
   // Attention processor: a query and a key buffer per head, P_qk columns 1024 deep.
   const int64_t qk = 2 * p.heads * bram18(p.qk_macs, 1024);
   e.bram36 = ceil_div(p.engines * banks + weights + qk, 2);
-  // Post-processor: per engine a double-buffered shortcut row of max_length words.
-  e.postp_bram36 = p.engines * ceil_div(2 * 16 * p.max_length, 36 * 1024);
+  // Post-processor: per engine a shortcut FIFO of one 16-bit column.
+  e.postp_bram36 = ceil_div(p.engines * bram18(1, p.shortcut_depth), 2);
   // LUTs: linear in the butterfly units through the paper's two VCU128 builds (Table VII: 160
   // units 358,609 LUTs, 480 units 1,034,610), so it reproduces those two by construction.
   constexpr int64_t kLut160 = 358609, kLut480 = 1034610;
@@ -326,8 +334,8 @@ std::vector<Component> ButterflyModel::components() const {
   sram("weight_buffer", p_.engines > 0 ? 1 : 0,
        2 * p_.weight_buffer_depth * 4 * p_.units_per_engine * 2,
        static_cast<int>(4 * p_.units_per_engine * 16));
-  // Per engine: a double-buffered shortcut row for the post-processor.
-  sram("shortcut_buffer", p_.engines, 2 * p_.max_length * 2, 16);
+  // Per engine: the post-processor's shortcut FIFO.
+  sram("shortcut_buffer", p_.engines, p_.shortcut_depth * 2, 16);
   Component dram;
   dram.name = "dram";
   dram.klass = ComponentClass::kDram;
@@ -471,6 +479,10 @@ ButterflyModel::Fusion ButterflyModel::plan_fusion(const ir::v1::Workload& w, in
       }
       if (operand_bits > 0 && split_rows) break;  // the shortcut buffer holds whole rows
       f.shortcut_bits_per_row += operand_bits;
+      for (const auto& in : op.inputs()) {
+        const ir::v1::Tensor* t = ir::find_tensor(w, in);
+        if (in != cur && t && !t->is_weight()) f.shortcut_operands.push_back(in);
+      }
       f.postp_ops_per_row += width;
     } else {
       f.postp_ops_per_row += 5 * width;  // mean, variance, normalize, scale, shift
@@ -500,9 +512,15 @@ uint64_t ButterflyModel::run_bp(const sim::OpTask& task, int index) {
   std::vector<PassSpec> ps = passes(task.workload, task.op);
   const Fusion fu = plan_fusion(task.workload, index);
   PassSpec& last = ps.back();
-  // The post-processor adds the shortcut and normalizes on the write-back of whole rows.
+  // The post-processor adds the shortcut and normalizes on the write-back of whole rows. A
+  // residual that the previous op loaded in a single row group is still in the shortcut FIFOs
+  // (row v on engine v in both ops); other residual rows come over the input port.
   if (last.stacks == 1 && last.produces_rows) {
-    last.shortcut_bits_per_vector = fu.shortcut_bits_per_row;
+    int64_t read_bits = fu.shortcut_bits_per_row;
+    for (const std::string& t : fu.shortcut_operands)
+      if (t == cached_rows_tensor_ && cached_rows_ == last.vectors)
+        read_bits -= last_dim(task.workload, t) * 16;
+    last.shortcut_bits_per_vector = read_bits;
     last.layernorm_width = fu.layernorm_width;
   }
   last_runs_.clear();
@@ -537,6 +555,18 @@ uint64_t ButterflyModel::run_bp(const sim::OpTask& task, int index) {
       postp_ops_ += static_cast<uint64_t>(p.vectors * fu.postp_ops_per_row);
       shortcut_accesses_ += static_cast<uint64_t>(2 * p.vectors * fu.shortcut_bits_per_row / 16);
     }
+  }
+  // Whether this op leaves its input rows in the shortcut FIFOs: a row-wise first pass that loads
+  // whole 16-bit rows, one per engine, each fitting the FIFO (the RTL caches the real part of
+  // the input stream while is_sc_cache is set). With more row groups than one, an engine would
+  // need a row per group in its FIFO until the consumer's write-back.
+  const PassSpec& first = ps.front();
+  const std::string in = task.op.inputs_size() ? task.op.inputs(0) : std::string();
+  cached_rows_tensor_.clear();
+  if (!in.empty() && first.row_wise && first.in_elem_bits == 16 && first.vectors <= p_.engines &&
+      first.in_elems == last_dim(task.workload, in) && first.in_elems <= p_.shortcut_depth) {
+    cached_rows_tensor_ = in;
+    cached_rows_ = first.vectors;
   }
   // The last op of the workload also waits for its write-back.
   if (is_last_op(task.workload, index)) end = std::max(end, pipe_.last_store_end());
@@ -613,6 +643,8 @@ uint64_t ButterflyModel::run_dense(const sim::OpTask& task, uint64_t start, Dens
     else
       rate = bp_mults, counter = &bu_muls_;
   }
+  // A product on the butterfly units streams its operands through the engines.
+  if (counter == &bu_muls_) cached_rows_tensor_.clear();
   const int64_t k = op.has_gemm() ? std::max<int64_t>(1, op.gemm().k()) : 2;
   // Multiplier latency 2, adder tree log2 depth (2 cycles a level), accumulate and register.
   const int64_t fill = 2 + 2 * log2i(std::min<int64_t>(std::max<int64_t>(2, k), 1024)) + 4;

@@ -28,6 +28,7 @@ struct ButterflyParams {
   int64_t unit_latency = 7;
   int64_t max_length = 4096;
   int64_t weight_buffer_depth = 1024;
+  int64_t shortcut_depth = 1024;
   bool skew = true;
   int64_t heads = 0;
   int64_t qk_macs = 0;
@@ -42,7 +43,7 @@ struct ButterflyParams {
 struct FpgaEstimate {
   int64_t multipliers = 0;   // DSP = 4 P_be P_bu + P_head (P_qk + P_sv) (+ dense engine)
   int64_t bram36 = 0;        // engine banks, weight buffer, query/key buffers
-  int64_t postp_bram36 = 0;  // shortcut buffers (not in the paper's Table VII builds)
+  int64_t postp_bram36 = 0;  // shortcut FIFOs (not in the paper's Table VII builds)
   int64_t luts = 0;
 };
 
@@ -72,6 +73,7 @@ class ButterflyModel : public sim::Accelerator {
  private:
   struct Fusion {
     int64_t shortcut_bits_per_row = 0;
+    std::vector<std::string> shortcut_operands;  // the residual tensors of shortcut adds
     int64_t postp_ops_per_row = 0;
     int64_t layernorm_width = 0;
     int64_t rows = 0;
@@ -106,6 +108,10 @@ class ButterflyModel : public sim::Accelerator {
   // butterfly-processor output (for the attention processor to start on its first rows).
   std::map<std::string, uint64_t> ready_;
   std::string last_bp_output_;
+  // The rows the last butterfly-processor op loaded whole (one row per engine, one row group)
+  // and so left in the engines' shortcut FIFOs: tensor name and rows; empty if none.
+  std::string cached_rows_tensor_;
+  int64_t cached_rows_ = 0;
   std::vector<std::pair<int64_t, uint64_t>> last_bp_rows_;
   uint64_t ap_free_ = 0;
   bool started_ = false;  // the run pipeline's clock was aligned with the model's first op

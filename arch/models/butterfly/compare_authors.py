@@ -13,8 +13,9 @@ thing, so each column-to-column difference has one named cause:
   +shapes   the workload's real widths: hidden 768 is padded to 1024 only inside the engines (DRAM
             moves 768), FFN1 is 3 stacks of 1024 (not 4), FFN2 writes 768 (not 4096)
   +PostP    the post-processor the model leaves out: the shortcut rows of the FFT block and of the
-            FFN come over the input port with the last pass's input, and the LayerNorm's two
-            statistics passes (2 ceil(H / 2U) cycles) precede each of its write-backs
+            FFN come over the input port with the last pass's input (the FFN's only when it has
+            more than one row group; else FFN1's load left them in the shortcut FIFOs), and the
+            LayerNorm's two statistics passes (2 ceil(H / 2U) cycles) precede each write-back
   codesim   codesim's fast fidelity; the rest is how codesim overlaps the stages (README.md)
 
 For a config without butterfly engines (the dense baseline) the workload is BERT and the columns
@@ -114,7 +115,8 @@ def ladder(variant, seq, p, ports):
         stacks = cdiv(f, hp) if real else fp // hp
         ffn1 = bfly_total(bfly_run(hp, width, hp, p, ports), groups * stacks, fixed)
         # FFN2: ffn -> width as one butterfly of fp, writing fp (the model) or width outputs.
-        ffn2 = bfly_total(bfly_run(fp, ffn, width if real else fp, p, ports, sc, ln), groups,
+        ffn_sc = sc if groups > 1 else 0
+        ffn2 = bfly_total(bfly_run(fp, ffn, width if real else fp, p, ports, ffn_sc, ln), groups,
                           fixed)
         out[step] = layers * (fft1 + fft2 + ffn1 + ffn2)
     return out

@@ -58,13 +58,17 @@ RunTimes RunPipeline::next_run(const PassSpec& p, int64_t count, int64_t stack, 
   r.load_start = in_port_.reserve(start, ceil_div(r.in_bits, c_.in_bits));
   r.load_end = std::max(r.load_start + load_cycles(c_, p, count), not_before);
 
-  // Shortcut rows, in the input port's first gap after the load, into the half of the engine's
-  // shortcut buffer that run k-2's store has finished with.
+  // Shortcut rows, in the input port's first gap after the load, into the engine's shortcut
+  // FIFO: behind the last-but-one user's store when two rows fit, else behind the last user's
+  // store as it drains the FIFO.
   const int64_t sc_bits = count * p.shortcut_bits_per_vector;
   if (sc_bits > 0) {
+    const bool two_rows = 2 * p.shortcut_bits_per_vector <= 16 * c_.shortcut_depth;
     const uint64_t sc_cycles = ceil_div(sc_bits, c_.in_bits);
-    r.shortcut_start = in_port_.reserve(std::max(r.load_start, prev2.store_end), sc_cycles);
+    const uint64_t room = two_rows ? sc_hist_[0].second : sc_hist_[1].first;
+    r.shortcut_start = in_port_.reserve(std::max(r.load_start, room), sc_cycles);
     r.shortcut_end = r.shortcut_start + sc_cycles;
+    if (!two_rows) r.shortcut_end = std::max(r.shortcut_end, sc_hist_[1].second);
     r.in_bits += sc_bits;
   }
 
@@ -114,7 +118,11 @@ RunTimes RunPipeline::next_run(const PassSpec& p, int64_t count, int64_t stack, 
   r.out_bits = count * run_out_elems(p, stack) * p.out_elem_bits;
   r.store_start = std::max(r.comp_end, out_free_);
   r.store_end = r.store_start + layernorm_latency(c_, p) + store_cycles(c_, p, count, stack);
-  if (sc_bits > 0) r.store_end = std::max(r.store_end, r.shortcut_end);
+  if (sc_bits > 0) {
+    r.store_end = std::max(r.store_end, r.shortcut_end);
+    sc_hist_[0] = sc_hist_[1];
+    sc_hist_[1] = {r.store_start, r.store_end};
+  }
   out_free_ = r.store_end;
 
   hist_[0] = hist_[1];
@@ -155,6 +163,7 @@ void RunPipeline::sync_to(uint64_t t) {
     h.store_start = std::max(h.store_start, t);
     h.store_end = std::max(h.store_end, t);
   }
+  for (auto& h : sc_hist_) h = {std::max(h.first, t), std::max(h.second, t)};
   stream_comp_start_ = std::max(stream_comp_start_, t);
   rows_done_.clear();
 }

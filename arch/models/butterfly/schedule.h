@@ -7,8 +7,12 @@
 //             fed by the input port: max(ceil(bits / B_in), n). The port itself is busy only for
 //             ceil(bits / B_in).
 //   shortcut  a fused residual add's operand rows go over the input port, in its first gap
-//             after the run's load, into the post-processor's double-buffered shortcut buffer
-//             (one row per engine and half); the store cannot finish before they are in.
+//             after the run's load, into each engine's shortcut FIFO (shortcut_depth words, RTL
+//             sif_fifo: 1024). When two rows fit, a run's rows enter behind the store of the
+//             last-but-one run that used the FIFO; else they stream in behind the last one's
+//             store (they start when it starts and cannot finish before it). The store cannot
+//             finish before they are in. Rows already in the FIFO (cached while an earlier load
+//             streamed them in) take no port time.
 //   compute   the engines (traced or closed form, see engine.h); the coefficients stream through
 //             the shared ping-pong weight buffer while the units consume one entry (4 U 16-bit
 //             coefficients) per issue cycle, so compute cannot end before the last entry arrives.
@@ -45,6 +49,7 @@ struct PortConfig {
   int64_t out_bits = 2048;             // output port
   int units = 4;                       // U
   int64_t weight_buffer_depth = 1024;  // entries of 4 U x 16 bits per half
+  int64_t shortcut_depth = 1024;       // 16-bit words of each engine's shortcut FIFO
 };
 
 // One pass over a set of vectors.
@@ -61,7 +66,7 @@ struct PassSpec {
   int64_t in_elems = 0;   // elements read from DRAM per vector (the rest is zero padding)
   int64_t out_elems = 0;  // elements written per vector and run
   int64_t out_total = 0;  // > 0: outputs per vector over all stacks (the last may be partial)
-  int64_t shortcut_bits_per_vector = 0;  // fused residual operand
+  int64_t shortcut_bits_per_vector = 0;  // fused residual operand read over the input port
   int64_t layernorm_width = 0;           // > 0: a LayerNorm over this many outputs is fused
   bool pingpong = true;       // two vectors fit the engine's banks (else runs do not overlap)
   bool row_wise = true;       // vector v of the pass is row v of the producer (else: barrier)
@@ -131,6 +136,8 @@ class RunPipeline {
   PortTimeline in_port_;
   uint64_t coef_free_ = 0, out_free_ = 0, last_store_ = 0;
   RunTimes hist_[2];  // runs k-2 and k-1
+  // (store start, store end) of the last two runs that read shortcut rows, oldest first.
+  std::pair<uint64_t, uint64_t> sc_hist_[2];
   // The sets kept in the weight buffer's halves (most recent last; empty: none), and the last
   // streamed run's consumption.
   std::string coef_keys_[2];

@@ -217,6 +217,39 @@ TEST_CASE("shortcut rows ride the input port and a fused LayerNorm delays the st
   CHECK(r.store_end == r.store_start + 2 * 96 + 768);
 }
 
+TEST_CASE("shortcut FIFO: rows stream in behind the last store unless two rows fit", "[unit]") {
+  // 3 runs of 2 vectors of 64; the input port (64 b) moves a run's rows and its shortcut rows in
+  // 32 cycles each, the S2P takes 64; compute 100, store (P2S) 64, coefficients kept after run 0.
+  bf::PassSpec p = pass("b", false, 64, 6);
+  p.shortcut_bits_per_vector = 64 * 16;
+  const auto plan = [&](int64_t depth) {
+    bf::RunPipeline a({64, 1 << 20, 1 << 20, 4, 1024, depth}, 2);
+    return a.plan(p, [](int64_t, int64_t) { return uint64_t{100}; });
+  };
+  // One row fits (depth 64): loads at 0, 64, 196 (run 2's buffer frees when run 0's store starts
+  // at 164; the port is busy until 196 with run 1's shortcut); a run's shortcut starts when the
+  // previous store starts (164, 264) and ends no earlier than that store (228, 328).
+  const auto one = plan(64);
+  REQUIRE(one.size() == 3);
+  CHECK(one[0].shortcut_start == 32);
+  CHECK(one[0].shortcut_end == 64);
+  CHECK(one[1].shortcut_start == 164);
+  CHECK(one[1].shortcut_end == 228);
+  CHECK(one[2].load_start == 196);
+  CHECK(one[2].shortcut_start == 264);
+  CHECK(one[2].shortcut_end == 328);
+  for (int k = 0; k < 3; ++k) CHECK(one[k].store_end == 228 + 100u * k);
+  // Two rows fit (depth 128): run 1's rows follow its load at once (96); run 2's wait for run 0's
+  // store to end (228).
+  const auto two = plan(128);
+  REQUIRE(two.size() == 3);
+  CHECK(two[1].shortcut_start == 96);
+  CHECK(two[1].shortcut_end == 128);
+  CHECK(two[2].shortcut_start == 228);
+  CHECK(two[2].shortcut_end == 260);
+  for (int k = 0; k < 3; ++k) CHECK(two[k].store_end == 228 + 100u * k);
+}
+
 TEST_CASE("FPGA estimate: multipliers by the paper's formula, BRAM by the buffers it needs",
           "[unit]") {
   codesim::arch::ButterflyParams p;
@@ -233,6 +266,9 @@ TEST_CASE("FPGA estimate: multipliers by the paper's formula, BRAM by the buffer
   CHECK(be120.bram36 == 120 * 8 + 16);
   CHECK(std::abs(be40.bram36 - 338) <= 0.01 * 338);
   CHECK(std::abs(be120.bram36 - 978) <= 0.01 * 978);
+  // The shortcut FIFO of each engine, 1024 x 16 bits, takes one BRAM18.
+  CHECK(be40.postp_bram36 == 20);
+  CHECK(be120.postp_bram36 == 60);
   // Attention processor: P_head (P_qk + P_sv) multipliers and a query and key buffer per head.
   p.engines = 0;
   p.heads = 8;

@@ -102,6 +102,19 @@ struct OneOp {
                              : b);
     op->add_outputs(tensor(name + ".out", {batch, m, n}, false, false));
   }
+  // An element-wise add of `inputs` into a new `shape` tensor; returns the output tensor.
+  std::string add(const std::string& name, const std::vector<std::string>& inputs,
+                  std::vector<int64_t> shape) {
+    ir::Op* op = w.add_ops();
+    op->set_name(name);
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    op->mutable_eltwise()->set_func(ir::ADD);
+    op->mutable_eltwise()->set_elements(n);
+    for (const auto& in : inputs) op->add_inputs(in);
+    op->add_outputs(tensor(name + ".out", shape, false, false));
+    return name + ".out";
+  }
   void softmax(const std::string& name, const std::string& in, int64_t rows, int64_t length) {
     ir::Op* op = w.add_ops();
     op->set_name(name);
