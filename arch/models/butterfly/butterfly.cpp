@@ -558,13 +558,15 @@ uint64_t ButterflyModel::run_bp(const sim::OpTask& task, int index) {
   }
   // Whether this op leaves its input rows in the shortcut FIFOs: a row-wise first pass that loads
   // whole 16-bit rows, one per engine, each fitting the FIFO (the RTL caches the real part of
-  // the input stream while is_sc_cache is set). With more row groups than one, an engine would
-  // need a row per group in its FIFO until the consumer's write-back.
+  // the input stream while is_sc_cache is set), in an op whose own write-back does not use the
+  // FIFO. With more row groups than one, an engine would need a row per group in its FIFO until
+  // the consumer's write-back.
   const PassSpec& first = ps.front();
   const std::string in = task.op.inputs_size() ? task.op.inputs(0) : std::string();
   cached_rows_tensor_.clear();
-  if (!in.empty() && first.row_wise && first.in_elem_bits == 16 && first.vectors <= p_.engines &&
-      first.in_elems == last_dim(task.workload, in) && first.in_elems <= p_.shortcut_depth) {
+  if (!in.empty() && fu.shortcut_operands.empty() && first.row_wise && first.in_elem_bits == 16 &&
+      first.vectors <= p_.engines && first.in_elems == last_dim(task.workload, in) &&
+      first.in_elems <= p_.shortcut_depth) {
     cached_rows_tensor_ = in;
     cached_rows_ = first.vectors;
   }
