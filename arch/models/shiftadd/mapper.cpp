@@ -141,28 +141,31 @@ Counts count(const Layer& l, const Tiling& t, Dataflow d, const ChunkHw& hw, int
   k.rf_weight = static_cast<double>(t.n3 * t.e3 * t.e1 * l.f * t.n0) * W;
   k.rf_ofmap =
       static_cast<double>(std::max<int64_t>(2 * t.c2 * t.c1 * l.r * (t.c0 * l.s - 1), 1)) * O;
+  // Each other dataflow keeps one operand in the PE longer than rs does; rf_need charges the
+  // register file for exactly what is kept, so no reuse below is free.
   switch (d) {
     case Dataflow::kWs:
       // The weight sits in the PE's operand register while the F output columns of its filter
-      // row stream past (one RF read per F uses, the F partial sums held in the psum RF); the
-      // ifmap window is not kept across the M0 filters, so it comes again for each.
+      // row stream past (one RF read per F uses, the F partial sums held in the psum RF). The
+      // ifmap RF then holds only an S-word window that cannot slide with F, so every ifmap use is
+      // delivered over the NoC: no ifmap reuse inside the PE (NoC ifmap = rs's RF ifmap reads).
       k.rf_weight = static_cast<double>(t.n3 * t.e3 * t.e1 * t.n0) * W;
-      k.noc_ifmap *= static_cast<double>(t.m0);
+      k.noc_ifmap = k.rf_ifmap;
       break;
     case Dataflow::kOs:
-      // Partial sums stay in the PE across the C2 loop (outputs leave the array once); weights
-      // are not kept across output columns and come once per column.
+      // GB loops [N0, M2, C2]: the partial sums of the F x M0 outputs a PE makes in one C2 pass
+      // stay in its psum RF until C2 is done, so they never go to the GB and back, and the
+      // array reduces them across its C1 x R PEs once instead of once per C2 pass.
       k.gb_ofmap = O;
       k.gb_ofmap_reads = 0;
       k.noc_ofmap = static_cast<double>(std::max<int64_t>(t.c1 * l.r - 1, 1)) * O;
-      k.noc_weight *= static_cast<double>(l.f);
       break;
     case Dataflow::kIs:
-      // The ifmap window stays in the PE across the M2 loop (read from the GB once per M3);
-      // weights stream past it, once per output column.
+      // The PE keeps its whole ifmap row segment (C0 channels x the (F-1) stride + S columns)
+      // across the M2 loop: the GB is read once per M3 and the NoC delivers the row once per
+      // (M3, M1) instead of once per M2.
       k.gb_ifmap = static_cast<double>(t.m3) * I;
       k.noc_ifmap /= static_cast<double>(t.m2);
-      k.noc_weight *= static_cast<double>(l.f);
       break;
     default:
       break;
@@ -200,12 +203,24 @@ double price(const Counts& c, const Layer& l, const ChunkHw& hw, const UnitCosts
 
 RfNeed rf_need(const Layer& l, int64_t m0, int64_t c0, Dataflow d) {
   RfNeed n;
+  // rs: the C0 x S ifmap window, the M0 filter rows and the psums of one output column.
   n.weight = m0 * c0 * l.s;
-  // WS holds the partial sums of the F output columns of one filter row and only the S-word
-  // window of one channel's ifmap row (the window is not reused across channels or filters);
-  // the others hold the C0 x S window and the M0 filters' partial sums of one output column.
-  n.ifmap = d == Dataflow::kWs ? l.s : c0 * l.s;
-  n.psum = d == Dataflow::kWs ? l.f : m0;
+  n.ifmap = c0 * l.s;
+  n.psum = m0;
+  switch (d) {
+    case Dataflow::kWs:  // one channel's S-word window; the F psums of one filter row
+      n.ifmap = l.s;
+      n.psum = l.f;
+      break;
+    case Dataflow::kOs:  // the psums of all F x M0 outputs of a C2 pass
+      n.psum = l.f * m0;
+      break;
+    case Dataflow::kIs:  // the whole input row segment of C0 channels
+      n.ifmap = c0 * ((l.f - 1) * l.stride + l.s);
+      break;
+    default:
+      break;
+  }
   return n;
 }
 

@@ -114,6 +114,11 @@ const sim::ParamSchema<ShiftAddParams>& ShiftAddParams::schema() {
              "tiling choice per layer: least energy x delay, or ShiftAddNAS's least "
              "(E-Emin)/Emax + (L-Lmin)/Lmax; dataflows under auto always minimize network EDP")
         .def("edp");
+    p.choice("gb_partition", &P::gb_partition, {"pes", "whole"},
+             "GB space a layer may tile into: pes = the chunks run concurrently (layer-pipelined) "
+             "and share the GB in proportion to their PEs, among the chunks the workload uses; "
+             "whole = every layer may use all of it (ShiftAddNAS's one-layer-at-a-time view)")
+        .def("pes");
     p.text("cost_table", &P::cost_table,
            "technology table (name or path) the mapper and the area allocation price with; "
            "set it to the run's `technology:` so that the mapper optimizes what is reported")
@@ -322,7 +327,10 @@ void ShiftAddModel::allocate(const std::array<double, kChunks>& ops) {
   double denom = 0;
   for (int c = 0; c < kChunks; ++c) denom += ops[c] * pe_area_um2(static_cast<Chunk>(c));
   for (int c = 0; c < kChunks; ++c) {
-    pes_[c] = denom > 0 ? static_cast<int64_t>(std::floor(budget * ops[c] / denom)) : 0;
+    // The relative epsilon keeps an exact share (one chunk: the whole budget) from rounding down
+    // to one PE less through the division.
+    pes_[c] =
+        denom > 0 ? static_cast<int64_t>(std::floor(budget * ops[c] / denom * (1 + 1e-12))) : 0;
     if (ops[c] > 0) pes_[c] = std::max<int64_t>(pes_[c], 1);
   }
   op_mix_ = ops;
@@ -424,6 +432,7 @@ YAML::Node ShiftAddModel::resolved_params() const {
     // What the auto-mapper picked (or the fixed choice); "-" for a chunk no op ran on.
     n["chosen_dataflow"][shiftadd::chunk_name(ch)] =
         used_[c] ? shiftadd::dataflow_name(chosen_[c]) : "-";
+    if (planned_) n["gb_share_bytes"][shiftadd::chunk_name(ch)] = gb_share_[c] / 8;
   }
   return n;
 }
@@ -443,25 +452,36 @@ void ShiftAddModel::plan(const ir::v1::Workload& w) {
                                       ? shiftadd::Objective::kShiftAddNas
                                       : shiftadd::Objective::kEdp;
   std::array<bool, kChunks>& used = used_;
+  for (const auto& op : w.ops())
+    if (supports(op) && shiftadd::mappable(w, op))
+      used[static_cast<int>(shiftadd::chunk_of(w, op))] = true;
+  // The chunks that run share the GB concurrently: each gets its PEs' share of it.
+  int64_t running_pes = 0;
+  for (int c = 0; c < kChunks; ++c)
+    if (used[c]) running_pes += pes_[c];
+  for (int c = 0; c < kChunks; ++c)
+    gb_share_[c] = p_.gb_partition == "pes" && used[c] && running_pes > 0
+                       ? gb_bits() * pes_[c] / running_pes
+                       : gb_bits();
   for (const auto& op : w.ops()) {
     if (!supports(op) || !shiftadd::mappable(w, op)) continue;
     Planned pl;
     pl.layer = shiftadd::layer_of(w, op);
     pl.chunk = shiftadd::chunk_of(w, op);
     const int c = static_cast<int>(pl.chunk);
-    used[c] = true;
     for (int d = 0; d < kDataflows; ++d) {
       Dataflow df;
       if (dataflow_param_[c] != "auto" &&
           (!shiftadd::parse_dataflow(dataflow_param_[c], df) || static_cast<int>(df) != d))
         continue;
-      pl.by_dataflow[d] = shiftadd::map_layer(pl.layer, static_cast<Dataflow>(d), hw_[c], gb_bits(),
-                                              costs_[c], obj);
+      pl.by_dataflow[d] = shiftadd::map_layer(pl.layer, static_cast<Dataflow>(d), hw_[c],
+                                              gb_share_[c], costs_[c], obj);
     }
     plan_[op.name()] = pl;
   }
   // Dataflow per chunk: fixed, or the combination (4^3 at most) of least network EDP, with
-  // energy summed over the layers and delay the sum of their cycles (one inference).
+  // energy summed over the layers and delay the pipeline beat (the busiest chunk's cycles per
+  // inference; with one chunk, the sum of its layers' cycles).
   std::array<std::vector<int>, kChunks> options;
   for (int c = 0; c < kChunks; ++c) {
     Dataflow df = Dataflow::kRs;
@@ -475,20 +495,22 @@ void ShiftAddModel::plan(const ir::v1::Workload& w) {
     for (int b : options[1])
       for (int d : options[2]) {
         const int pick[3] = {a, b, d};
-        double e = 0, l = 0;
+        double e = 0;
+        std::array<double, kChunks> busy{};
         bool ok = true;
         for (const auto& kv : plan_) {
-          const shiftadd::Mapping& m =
-              kv.second.by_dataflow[pick[static_cast<int>(kv.second.chunk)]];
+          const int c = static_cast<int>(kv.second.chunk);
+          const shiftadd::Mapping& m = kv.second.by_dataflow[pick[c]];
           if (!m.valid) {
-            ok = ok && pes_[static_cast<int>(kv.second.chunk)] == 0;
+            ok = ok && pes_[c] == 0;
             continue;
           }
           e += m.energy_pj;
-          l += static_cast<double>(m.counts.cycles);
+          busy[c] += static_cast<double>(m.counts.cycles);
         }
-        if (ok && e * l < best) {
-          best = e * l;
+        const double beat = *std::max_element(busy.begin(), busy.end());
+        if (ok && e * beat < best) {
+          best = e * beat;
           for (int c = 0; c < kChunks; ++c) chosen_[c] = static_cast<Dataflow>(pick[c]);
         }
       }

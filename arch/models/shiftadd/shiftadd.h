@@ -43,6 +43,7 @@ struct ShiftAddParams {
   std::string dataflow_shift = "auto";
   std::string dataflow_adder = "auto";
   std::string mapper_objective = "edp";
+  std::string gb_partition = "pes";
   std::string cost_table = "generic45";
 
   static const sim::ParamSchema<ShiftAddParams>& schema();
@@ -73,6 +74,10 @@ class ShiftAddModel : public sim::Accelerator {
     return costs_[static_cast<int>(c)];
   }
   int64_t gb_bits() const { return p_.gb_bytes * 8; }
+  // The GB bits the layers of chunk c may tile into: all of it, or (gb_partition: pes, with
+  // several chunks running concurrently) the chunk's share in proportion to its PEs. Valid once
+  // an op has run.
+  int64_t gb_share_bits(shiftadd::Chunk c) const { return gb_share_[static_cast<int>(c)]; }
   // The dataflow each chunk ran (after the auto-mapper), valid once an op has run.
   shiftadd::Dataflow chosen_dataflow(shiftadd::Chunk c) const {
     return chosen_[static_cast<int>(c)];
@@ -107,6 +112,7 @@ class ShiftAddModel : public sim::Accelerator {
   std::array<std::string, shiftadd::kChunks> dataflow_param_;
   std::array<shiftadd::Dataflow, shiftadd::kChunks> chosen_{};
   std::array<bool, shiftadd::kChunks> used_{};
+  std::array<int64_t, shiftadd::kChunks> gb_share_{};
   std::array<double, shiftadd::kChunks> op_mix_{};
   bool planned_ = false;
   std::map<std::string, Planned> plan_;

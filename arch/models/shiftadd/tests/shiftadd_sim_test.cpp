@@ -10,6 +10,7 @@
 #include <string>
 
 #include "arch/models/shiftadd/tests/shiftadd_harness.h"
+#include "arch/models/shiftadd/tests/shiftaddnas_oracle.h"
 #include "arch/tech/tech.h"
 #include "compress/reference/executor.h"
 #include "sim/core/runner.h"
@@ -152,12 +153,12 @@ TEST_CASE("cycle and fast fidelity report the same cycles and counters", "[sim]"
   }
 }
 
-TEST_CASE("every MAC is done once and DRAM traffic follows the tiling", "[sim]") {
+TEST_CASE("every MAC is done once and every level moves the chunk's word width", "[sim]") {
   Builder b = small_ops(false);
   const auto& w = b.workload();
   Models models;
   const std::vector<Job> jobs = run_small(models, w, {Fidelity::kCycle}, false);
-  int checked = 0;
+  int checked = 0, rs_checked = 0;
   for (const Job& j : jobs) {
     const auto& op = w.ops(j.op);
     INFO(op.name() << " on " << j.model->name());
@@ -199,7 +200,33 @@ TEST_CASE("every MAC is done once and DRAM traffic follows the tiling", "[sim]")
             static_cast<uint64_t>(std::llround((t.m3 * in + t.n3 * t.e3 * wts) * bits / 8.0)));
       CHECK(c.at("dram_write_bytes") == static_cast<uint64_t>(std::llround(out * bits / 8.0)));
     }
+    // On chip too, every level moves the chunk's words: NASA's 8 bits in multiply layers, 6 in
+    // shift and adder layers (eyeriss_like.yaml), 24-bit partial sums; access counts in words
+    // from ShiftAddNAS's row-stationary model (the oracle), which rs is.
+    if (j.mapping->dataflow == sa::Dataflow::kRs) {
+      const double b = chunk == sa::Chunk::kMult ? 8 : 6, pb = 24;
+      const double g = static_cast<double>(l.groups);
+      codesim::test::shiftaddnas::Layer ol;
+      ol.n = l.n, ol.h = l.h, ol.w = l.w, ol.c = l.c, ol.m = l.m, ol.e = l.e, ol.f = l.f;
+      ol.r = l.r, ol.s = l.s, ol.stride = l.stride, ol.fc = l.fc;
+      codesim::test::shiftaddnas::Tiling ot;
+      ot.n0 = t.n0, ot.n3 = t.n3, ot.m0 = t.m0, ot.m1 = t.m1, ot.m2 = t.m2, ot.m3 = t.m3;
+      ot.c0 = t.c0, ot.c1 = t.c1, ot.c2 = t.c2, ot.e1 = t.e1, ot.e3 = t.e3;
+      const auto a = codesim::test::shiftaddnas::accesses(ol, ot);
+      const std::string ch = sa::chunk_name(chunk);
+      const auto bits = [&](const std::string& k) { return static_cast<double>(c.at(k)); };
+      CHECK(bits("gb_read_bits") == Approx(g * (a.gb_ifmap * b + a.gb_ofmap_reads * pb)).margin(1));
+      CHECK(bits("gb_write_bits") == Approx(g * (a.gb_ofmap - a.gb_ofmap_reads) * pb).margin(1));
+      CHECK(bits("noc_multicast_hop_bits") ==
+            Approx(g * 2 * (a.noc_ifmap + a.noc_weight) * b).margin(1));
+      CHECK(bits("noc_psum_hop_bits") == Approx(g * a.noc_ofmap * pb).margin(1));
+      CHECK(bits("rf_" + ch + "_ifmap_read_bits") == Approx(g * a.rf_ifmap * b).margin(1));
+      CHECK(bits("rf_" + ch + "_weight_read_bits") == Approx(g * a.rf_weight * b).margin(1));
+      CHECK(bits("rf_" + ch + "_psum_read_bits") == Approx(g * a.rf_ofmap * pb / 2).margin(1));
+      ++rs_checked;
+    }
     ++checked;
   }
   CHECK(checked > static_cast<int>(jobs.size()) / 2);
+  CHECK(rs_checked >= 20);
 }

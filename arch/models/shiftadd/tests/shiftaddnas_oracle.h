@@ -87,33 +87,49 @@ inline bool valid(const Layer& l, const Tiling& t, const Hardware& hw) {
   return ifmap_words * hw.data_bits + ofmap_words * hw.psum_bits <= hw.gb_bits;
 }
 
-// One group; the caller multiplies by groups.
-inline double energy_pj(const Layer& l, const Tiling& t, const Hardware& hw, const Energies& u) {
+// ShiftAddNAS's access counts in words, one group (the caller multiplies by groups); gb_ofmap
+// counts reads and writes, gb_ofmap_reads the reads among them.
+struct Accesses {
+  double ops = 0;
+  double dram_ifmap = 0, dram_weight = 0, dram_ofmap = 0;
+  double gb_ifmap = 0, gb_ofmap = 0, gb_ofmap_reads = 0;
+  double noc_ifmap = 0, noc_weight = 0, noc_ofmap = 0;
+  double rf_ifmap = 0, rf_weight = 0, rf_ofmap = 0;
+};
+
+inline Accesses accesses(const Layer& l, const Tiling& t) {
   const double ifmap = static_cast<double>(l.n * l.h * l.w * l.c);
   const double weight = static_cast<double>(l.r * l.s * l.c * l.m);
   const double ofmap = static_cast<double>(l.n * l.e * l.f * l.m);
-  const double ops = ofmap * static_cast<double>(l.r * l.s * l.c);
-  const double dram_ifmap = t.m3 * ifmap;
-  const double dram_weight = static_cast<double>(t.n3 * t.e3) * weight;
-  const double dram_ofmap = ofmap;
-  const double gb_ifmap = static_cast<double>(t.m3 * t.m2) * ifmap;
-  const double gb_ofmap = std::max<double>(2.0 * static_cast<double>(t.c2 - 1), 1.0) * ofmap;
+  Accesses a;
+  a.ops = ofmap * static_cast<double>(l.r * l.s * l.c);
+  a.dram_ifmap = t.m3 * ifmap;
+  a.dram_weight = static_cast<double>(t.n3 * t.e3) * weight;
+  a.dram_ofmap = ofmap;
+  a.gb_ifmap = static_cast<double>(t.m3 * t.m2) * ifmap;
+  a.gb_ofmap = std::max<double>(2.0 * static_cast<double>(t.c2 - 1), 1.0) * ofmap;
+  a.gb_ofmap_reads = static_cast<double>(t.c2 - 1) * ofmap;
   const double rows = static_cast<double>(l.r * l.e) / static_cast<double>(l.h);
   const double cols = static_cast<double>(l.s * l.f) / static_cast<double>(l.w);
-  const double noc_ifmap = static_cast<double>(t.m3 * t.m2 * t.m1) * rows * ifmap;
-  const double noc_weight = static_cast<double>(t.n3 * t.e3 * t.e1) * weight;
-  const double noc_ofmap =
-      std::max<double>(static_cast<double>(t.c2 * (t.c1 * l.r - 1)), 1.0) * ofmap;
-  const double rf_ifmap = noc_ifmap * static_cast<double>(t.m0) * cols;
-  const double rf_weight = static_cast<double>(t.n3 * t.e3 * t.e1 * l.f * t.n0) * weight;
-  const double rf_ofmap =
+  a.noc_ifmap = static_cast<double>(t.m3 * t.m2 * t.m1) * rows * ifmap;
+  a.noc_weight = static_cast<double>(t.n3 * t.e3 * t.e1) * weight;
+  a.noc_ofmap = std::max<double>(static_cast<double>(t.c2 * (t.c1 * l.r - 1)), 1.0) * ofmap;
+  a.rf_ifmap = a.noc_ifmap * static_cast<double>(t.m0) * cols;
+  a.rf_weight = static_cast<double>(t.n3 * t.e3 * t.e1 * l.f * t.n0) * weight;
+  a.rf_ofmap =
       std::max<double>(2.0 * static_cast<double>(t.c2 * t.c1 * l.r * (t.c0 * l.s - 1)), 1.0) *
       ofmap;
+  return a;
+}
+
+// One group; the caller multiplies by groups.
+inline double energy_pj(const Layer& l, const Tiling& t, const Hardware& hw, const Energies& u) {
+  const Accesses a = accesses(l, t);
   const double b = hw.data_bits / 16.0, pb = hw.psum_bits / 16.0;
-  return ops * u.op + (dram_ifmap + dram_weight + dram_ofmap) * b * u.dram +
-         (gb_ifmap * b + gb_ofmap * pb) * u.gb + (noc_ifmap + noc_weight) * b * u.noc +
-         noc_ofmap * pb * u.noc_psum + (rf_ifmap * b + rf_ofmap * pb) * u.rf +
-         rf_weight * b * u.rf_weight;
+  return a.ops * u.op + (a.dram_ifmap + a.dram_weight + a.dram_ofmap) * b * u.dram +
+         (a.gb_ifmap * b + a.gb_ofmap * pb) * u.gb + (a.noc_ifmap + a.noc_weight) * b * u.noc +
+         a.noc_ofmap * pb * u.noc_psum + (a.rf_ifmap * b + a.rf_ofmap * pb) * u.rf +
+         a.rf_weight * b * u.rf_weight;
 }
 
 inline uint64_t cycles(const Layer& l, const Tiling& t, const Hardware& hw) {
