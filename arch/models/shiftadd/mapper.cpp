@@ -108,14 +108,18 @@ std::string Tiling::str() const {
   std::ostringstream os;
   os << "N0=" << n0 << " N3=" << n3 << " M0=" << m0 << " M1=" << m1 << " M2=" << m2 << " M3=" << m3
      << " C0=" << c0 << " C1=" << c1 << " C2=" << c2 << " E1=" << e1 << " E3=" << e3;
+  if (f3 > 1) os << " F3=" << f3;
   return os.str();
 }
 
-double gb_footprint_bits(const Layer& l, const Tiling& t, const ChunkHw& hw) {
+double gb_footprint_bits(const Layer& l, const Tiling& t, const ChunkHw& hw, Dataflow d) {
   const double in_rows = static_cast<double>((t.e1 - 1) * l.stride + l.r);
   const double in_cols = static_cast<double>((l.f - 1) * l.stride + l.s);
-  const double ifmap = static_cast<double>(t.n0 * t.c1 * t.c0) * in_rows * in_cols;
-  const double ofmap = static_cast<double>(t.n0 * t.m2 * t.m1 * t.m0 * t.e1 * l.f);
+  const bool os = d == Dataflow::kOs;
+  const double channels = static_cast<double>(os ? l.c : t.c1 * t.c0);
+  const double ifmap = static_cast<double>(t.n0) * channels * in_rows * in_cols;
+  const double ofmap = static_cast<double>(t.n0 * (os ? 1 : t.m2) * t.m1 * t.m0 * t.e1) *
+                       static_cast<double>(os ? l.f / t.f3 : l.f);
   return ifmap * hw.op_bits + ofmap * hw.psum_bits;
 }
 
@@ -142,35 +146,47 @@ Counts count(const Layer& l, const Tiling& t, Dataflow d, const ChunkHw& hw, int
   k.rf_ofmap =
       static_cast<double>(std::max<int64_t>(2 * t.c2 * t.c1 * l.r * (t.c0 * l.s - 1), 1)) * O;
   // Each other dataflow keeps one operand in the PE longer than rs does; rf_need charges the
-  // register file for exactly what is kept, so no reuse below is free.
+  // register file for exactly what is kept, so no reuse below is free. With the row in F3 tiles
+  // (not rs), each tile's (F0 - 1) stride + S input columns leave the GB and cross the NoC (the
+  // S - stride halo columns twice).
+  const int64_t f0 = l.f / t.f3;
+  const double halo = static_cast<double>(t.f3 * ((f0 - 1) * l.stride + l.s)) /
+                      static_cast<double>((l.f - 1) * l.stride + l.s);
+  k.gb_ifmap *= halo;
+  k.noc_ifmap *= halo;
   switch (d) {
     case Dataflow::kWs:
-      // The weight sits in the PE's operand register while the F output columns of its filter
-      // row stream past (one RF read per F uses, the F partial sums held in the psum RF). The
-      // ifmap RF then holds only an S-word window that cannot slide with F, so every ifmap use is
+      // GB loops [N0, C2, M2, F3]: the weight sits in the PE's operand register while the F0
+      // output columns of its filter row stream past (one RF read per F0 uses, the F0 partial
+      // sums held in the psum RF; the weight RF keeps the filters across the F3 tiles). The ifmap
+      // RF then holds only an S-word window that cannot slide with F, so every ifmap use is
       // delivered over the NoC: no ifmap reuse inside the PE (NoC ifmap = rs's RF ifmap reads).
-      k.rf_weight = static_cast<double>(t.n3 * t.e3 * t.e1 * t.n0) * W;
+      k.rf_weight = static_cast<double>(t.n3 * t.e3 * t.e1 * t.n0 * t.f3) * W;
       k.noc_ifmap = k.rf_ifmap;
       break;
     case Dataflow::kOs:
-      // GB loops [N0, M2, C2]: the partial sums of the F x M0 outputs a PE makes in one C2 pass
-      // stay in its psum RF until C2 is done, so they never go to the GB and back, and the
-      // array reduces them across its C1 x R PEs once instead of once per C2 pass.
+      // GB loops [N0, M2, F3, C2]: the partial sums of the F0 x M0 outputs a PE makes in one C2
+      // pass stay in its psum RF until C2 is done, so they never go to the GB and back, and the
+      // array reduces them across its C1 x R PEs once instead of once per C2 pass. The filters
+      // of every C2 pass come again for each F3 tile.
+      k.noc_weight *= static_cast<double>(t.f3);
       k.gb_ofmap = O;
       k.gb_ofmap_reads = 0;
       k.noc_ofmap = static_cast<double>(std::max<int64_t>(t.c1 * l.r - 1, 1)) * O;
       break;
     case Dataflow::kIs:
-      // The PE keeps its whole ifmap row segment (C0 channels x the (F-1) stride + S columns)
-      // across the M2 loop: the GB is read once per M3 and the NoC delivers the row once per
-      // (M3, M1) instead of once per M2.
-      k.gb_ifmap = static_cast<double>(t.m3) * I;
+      // GB loops [N0, C2, F3, M2]: the PE keeps its ifmap row segment (C0 channels x the
+      // (F0 - 1) stride + S columns) across the M2 loop: the GB is read once per M3 and the NoC
+      // delivers the segment once per (M3, M1) instead of once per M2. The filters of every M2
+      // pass come again for each F3 tile.
+      k.gb_ifmap = static_cast<double>(t.m3) * I * halo;
       k.noc_ifmap /= static_cast<double>(t.m2);
+      k.noc_weight *= static_cast<double>(t.f3);
       break;
     default:
       break;
   }
-  const double fp = gb_footprint_bits(l, t, hw);
+  const double fp = gb_footprint_bits(l, t, hw, d);
   if (fp > static_cast<double>(gb_bits)) {
     const double overflow = 1.0 - static_cast<double>(gb_bits) / fp;
     k.spill = overflow * (k.gb_ifmap + k.gb_ofmap);
@@ -201,22 +217,22 @@ double price(const Counts& c, const Layer& l, const ChunkHw& hw, const UnitCosts
   return e;
 }
 
-RfNeed rf_need(const Layer& l, int64_t m0, int64_t c0, Dataflow d) {
+RfNeed rf_need(const Layer& l, int64_t m0, int64_t c0, int64_t f0, Dataflow d) {
   RfNeed n;
   // rs: the C0 x S ifmap window, the M0 filter rows and the psums of one output column.
   n.weight = m0 * c0 * l.s;
   n.ifmap = c0 * l.s;
   n.psum = m0;
   switch (d) {
-    case Dataflow::kWs:  // one channel's S-word window; the F psums of one filter row
+    case Dataflow::kWs:  // one channel's S-word window; the F0 psums of one filter row
       n.ifmap = l.s;
-      n.psum = l.f;
+      n.psum = f0;
       break;
-    case Dataflow::kOs:  // the psums of all F x M0 outputs of a C2 pass
-      n.psum = l.f * m0;
+    case Dataflow::kOs:  // the psums of all F0 x M0 outputs of a C2 pass
+      n.psum = f0 * m0;
       break;
-    case Dataflow::kIs:  // the whole input row segment of C0 channels
-      n.ifmap = c0 * ((l.f - 1) * l.stride + l.s);
+    case Dataflow::kIs:  // the input row segment of C0 channels and F0 output columns
+      n.ifmap = c0 * ((f0 - 1) * l.stride + l.s);
       break;
     default:
       break;
@@ -231,33 +247,38 @@ template <class Fn>
 void for_each_tiling(const Layer& l, Dataflow d, const ChunkHw& hw, Fn fn) {
   const std::vector<int64_t> dm = divisors(l.m), dc = divisors(l.c), de = divisors(l.e),
                              dn = divisors(l.n);
+  const std::vector<int64_t> df = d == Dataflow::kRs ? std::vector<int64_t>{1} : divisors(l.f);
   Tiling t;
-  for (int64_t m0 : dm) {
-    if (rf_need(l, m0, 1, d).psum > hw.psum_rf_words) break;
-    for (int64_t c0 : dc) {
-      const RfNeed need = rf_need(l, m0, c0, d);
-      if (need.ifmap > hw.ifmap_rf_words || need.weight > hw.weight_rf_words) break;
-      for (int64_t e1 : de) {
-        if (!l.fc && e1 == 1 && l.e > 1) continue;
-        if (e1 * l.r > hw.pes) break;
-        for (int64_t m1 : divisors(l.m / m0)) {
-          if (m1 * e1 * l.r > hw.pes) break;
-          for (int64_t c1 : divisors(l.c / c0)) {
-            if (m1 * c1 * e1 * l.r > hw.pes) break;
-            for (int64_t m2 : divisors(l.m / (m0 * m1))) {
-              for (int64_t n0 : dn) {
-                t.m0 = m0;
-                t.m1 = m1;
-                t.m2 = m2;
-                t.m3 = l.m / (m0 * m1 * m2);
-                t.c0 = c0;
-                t.c1 = c1;
-                t.c2 = l.c / (c0 * c1);
-                t.e1 = e1;
-                t.e3 = l.e / e1;
-                t.n0 = n0;
-                t.n3 = l.n / n0;
-                fn(t);
+  for (int64_t f3 : df) {
+    const int64_t f0 = l.f / f3;
+    for (int64_t m0 : dm) {
+      if (rf_need(l, m0, 1, f0, d).psum > hw.psum_rf_words) break;
+      for (int64_t c0 : dc) {
+        const RfNeed need = rf_need(l, m0, c0, f0, d);
+        if (need.ifmap > hw.ifmap_rf_words || need.weight > hw.weight_rf_words) break;
+        for (int64_t e1 : de) {
+          if (!l.fc && e1 == 1 && l.e > 1) continue;
+          if (e1 * l.r > hw.pes) break;
+          for (int64_t m1 : divisors(l.m / m0)) {
+            if (m1 * e1 * l.r > hw.pes) break;
+            for (int64_t c1 : divisors(l.c / c0)) {
+              if (m1 * c1 * e1 * l.r > hw.pes) break;
+              for (int64_t m2 : divisors(l.m / (m0 * m1))) {
+                for (int64_t n0 : dn) {
+                  t.m0 = m0;
+                  t.m1 = m1;
+                  t.m2 = m2;
+                  t.m3 = l.m / (m0 * m1 * m2);
+                  t.c0 = c0;
+                  t.c1 = c1;
+                  t.c2 = l.c / (c0 * c1);
+                  t.e1 = e1;
+                  t.e3 = l.e / e1;
+                  t.n0 = n0;
+                  t.n3 = l.n / n0;
+                  t.f3 = f3;
+                  fn(t);
+                }
               }
             }
           }
@@ -280,7 +301,7 @@ Mapping map_layer(const Layer& l, Dataflow d, const ChunkHw& hw, int64_t gb_bits
     double emin = std::numeric_limits<double>::infinity(), emax = 0, lmin = emin, lmax = 0;
     if (obj == Objective::kShiftAddNas) {
       for_each_tiling(l, d, hw, [&](const Tiling& t) {
-        if ((gb_footprint_bits(l, t, hw) <= static_cast<double>(gb_bits)) != want_fit) return;
+        if ((gb_footprint_bits(l, t, hw, d) <= static_cast<double>(gb_bits)) != want_fit) return;
         const Counts c = count(l, t, d, hw, gb_bits);
         const double e = price(c, l, hw, u), lat = static_cast<double>(c.cycles);
         emin = std::min(emin, e);
@@ -291,7 +312,7 @@ Mapping map_layer(const Layer& l, Dataflow d, const ChunkHw& hw, int64_t gb_bits
     }
     double best_score = std::numeric_limits<double>::infinity();
     for_each_tiling(l, d, hw, [&](const Tiling& t) {
-      const bool fits = gb_footprint_bits(l, t, hw) <= static_cast<double>(gb_bits);
+      const bool fits = gb_footprint_bits(l, t, hw, d) <= static_cast<double>(gb_bits);
       if (fits != want_fit) return;
       const Counts c = count(l, t, d, hw, gb_bits);
       const double e = price(c, l, hw, u);

@@ -55,11 +55,14 @@ struct UnitCosts {
   double rf_ifmap_bit = 0, rf_weight_bit = 0, rf_psum_read_bit = 0, rf_psum_write_bit = 0;
 };
 
+// F3 > 1 splits the F output columns of a row into F3 tiles of F / F3 at the GB level (ws, os and
+// is only: rs is Eyeriss's row primitive, which keeps whole rows in the PE as ShiftAddNAS does).
 struct Tiling {
   int64_t n0 = 1, n3 = 1;
   int64_t m0 = 1, m1 = 1, m2 = 1, m3 = 1;
   int64_t c0 = 1, c1 = 1, c2 = 1;
   int64_t e1 = 1, e3 = 1;
+  int64_t f3 = 1;
   std::string str() const;
 };
 
@@ -87,14 +90,17 @@ struct Mapping {
 
 enum class Objective { kEdp, kShiftAddNas };
 
-// Register-file words a PE needs under dataflow d with M0 filters and C0 channels in its RF loop.
+// Register-file words a PE needs under dataflow d with M0 filters, C0 channels and F0 output
+// columns in its RF loop.
 struct RfNeed {
   int64_t ifmap = 0, weight = 0, psum = 0;
 };
-RfNeed rf_need(const Layer& l, int64_t m0, int64_t c0, Dataflow d);
+RfNeed rf_need(const Layer& l, int64_t m0, int64_t c0, int64_t f0, Dataflow d);
 
 // GB footprint in bits of a tiling (ShiftAddNAS: ifmap tile + ofmap tile; weights bypass it).
-double gb_footprint_bits(const Layer& l, const Tiling& t, const ChunkHw& hw);
+// os runs the C2 loop inside M2, so the GB holds the ifmap of all C channels (else it would come
+// from DRAM once per M2) and only one pass's finished outputs.
+double gb_footprint_bits(const Layer& l, const Tiling& t, const ChunkHw& hw, Dataflow d);
 Counts count(const Layer& l, const Tiling& t, Dataflow d, const ChunkHw& hw, int64_t gb_bits);
 double price(const Counts& c, const Layer& l, const ChunkHw& hw, const UnitCosts& u);
 // The best tiling of one dataflow. Objective kEdp: least energy x cycles; kShiftAddNas: least

@@ -705,7 +705,9 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl,
   uint64_t steps = 0;
   if (cycle_fidelity || functional) {
     // The loop nest of the mapping, one temporal step at a time; every active PE
-    // (m1, c1, e1, r) does one op per step. Time advances at the end of each GB tile.
+    // (m1, c1, e1, r) does one op per step. Time advances at the end of each DRAM-level tile. The
+    // GB loops run in rs's and ws's order; os and is order them differently, which changes
+    // neither a result nor the number of steps.
     for (int64_t g = 0; g < L.groups; ++g)
       for (int64_t n3 = 0; n3 < t.n3; ++n3)
         for (int64_t e3 = 0; e3 < t.e3; ++e3)
@@ -713,28 +715,29 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl,
             for (int64_t n0 = 0; n0 < t.n0; ++n0)
               for (int64_t c2 = 0; c2 < t.c2; ++c2)
                 for (int64_t m2 = 0; m2 < t.m2; ++m2)
-                  for (int64_t f = 0; f < L.f; ++f)
-                    for (int64_t m0 = 0; m0 < t.m0; ++m0)
-                      for (int64_t c0 = 0; c0 < t.c0; ++c0)
-                        for (int64_t s = 0; s < L.s; ++s) {
-                          ++steps;
-                          if (!functional) continue;
-                          const int64_t n = n3 * t.n0 + n0;
-                          for (int64_t m1 = 0; m1 < t.m1; ++m1) {
-                            const int64_t mi = ((m3 * t.m2 + m2) * t.m1 + m1) * t.m0 + m0;
-                            for (int64_t e1 = 0; e1 < t.e1; ++e1) {
-                              const int64_t e = e3 * t.e1 + e1;
-                              int64_t sum = 0;  // reduced over c1 and r across PEs
-                              for (int64_t c1 = 0; c1 < t.c1; ++c1) {
-                                const int64_t ci = (c2 * t.c1 + c1) * t.c0 + c0;
-                                for (int64_t r = 0; r < L.r; ++r)
-                                  sum += op_value(x_at(g, n, ci, e, f, r, s),
-                                                  w_index(g, mi, ci, r, s));
+                  for (int64_t f3 = 0; f3 < t.f3; ++f3)
+                    for (int64_t f = f3 * (L.f / t.f3); f < (f3 + 1) * (L.f / t.f3); ++f)
+                      for (int64_t m0 = 0; m0 < t.m0; ++m0)
+                        for (int64_t c0 = 0; c0 < t.c0; ++c0)
+                          for (int64_t s = 0; s < L.s; ++s) {
+                            ++steps;
+                            if (!functional) continue;
+                            const int64_t n = n3 * t.n0 + n0;
+                            for (int64_t m1 = 0; m1 < t.m1; ++m1) {
+                              const int64_t mi = ((m3 * t.m2 + m2) * t.m1 + m1) * t.m0 + m0;
+                              for (int64_t e1 = 0; e1 < t.e1; ++e1) {
+                                const int64_t e = e3 * t.e1 + e1;
+                                int64_t sum = 0;  // reduced over c1 and r across PEs
+                                for (int64_t c1 = 0; c1 < t.c1; ++c1) {
+                                  const int64_t ci = (c2 * t.c1 + c1) * t.c0 + c0;
+                                  for (int64_t r = 0; r < L.r; ++r)
+                                    sum += op_value(x_at(g, n, ci, e, f, r, s),
+                                                    w_index(g, mi, ci, r, s));
+                                }
+                                acc[out_index(g, n, mi, e, f)] += sum;
                               }
-                              acc[out_index(g, n, mi, e, f)] += sum;
                             }
                           }
-                        }
             if (cycle_fidelity) {
               const uint64_t now =
                   op_start + static_cast<uint64_t>(std::ceil(

@@ -40,19 +40,26 @@ sa::Layer conv_layer(int64_t n, int64_t hw, int64_t c, int64_t m, int64_t k, int
 // The constraints restated from the dataflow definitions in README.md.
 bool valid(const sa::Layer& l, const sa::Tiling& t, sa::Dataflow d, const sa::ChunkHw& hw,
            int64_t gb_bits) {
-  // What stays in the PE: ws one channel's S-word window and the F psums of a filter row; os
-  // the psums of all F x M0 outputs of a C2 pass; is the whole input row segment of C0 channels.
+  // What stays in the PE: ws one channel's S-word window and the F0 psums of a filter row; os
+  // the psums of all F0 x M0 outputs of a C2 pass; is the input row segment of C0 channels.
+  // rs keeps whole rows (F3 = 1); the others may split a row into F3 tiles of F0 columns.
   const bool ws = d == sa::Dataflow::kWs, os = d == sa::Dataflow::kOs, is = d == sa::Dataflow::kIs;
-  const int64_t ifmap = ws ? l.s : is ? t.c0 * ((l.f - 1) * l.stride + l.s) : t.c0 * l.s;
-  const int64_t psum = ws ? l.f : os ? l.f * t.m0 : t.m0;
+  if (d == sa::Dataflow::kRs && t.f3 != 1) return false;
+  if (l.f % t.f3 != 0) return false;
+  const int64_t f0 = l.f / t.f3;
+  const int64_t ifmap = ws ? l.s : is ? t.c0 * ((f0 - 1) * l.stride + l.s) : t.c0 * l.s;
+  const int64_t psum = ws ? f0 : os ? f0 * t.m0 : t.m0;
   if (ifmap > hw.ifmap_rf_words) return false;
   if (psum > hw.psum_rf_words) return false;
   if (t.m0 * t.c0 * l.s > hw.weight_rf_words) return false;
   if (t.m1 * t.c1 * t.e1 * l.r > hw.pes) return false;
   if (!l.fc && l.e > 1 && t.e1 == 1) return false;
-  const double in = static_cast<double>(t.n0 * t.c1 * t.c0 * ((t.e1 - 1) * l.stride + l.r) *
-                                        ((l.f - 1) * l.stride + l.s));
-  const double out = static_cast<double>(t.n0 * t.m2 * t.m1 * t.m0 * t.e1 * l.f);
+  // os holds every channel's ifmap rows (C2 runs inside M2) and one pass's F0 outputs.
+  const double in =
+      static_cast<double>(t.n0 * (os ? l.c : t.c1 * t.c0) * ((t.e1 - 1) * l.stride + l.r) *
+                          ((l.f - 1) * l.stride + l.s));
+  const double out =
+      static_cast<double>(t.n0 * (os ? 1 : t.m2) * t.m1 * t.m0 * t.e1 * (os ? f0 : l.f));
   return in * hw.op_bits + out * hw.psum_bits <= static_cast<double>(gb_bits);
 }
 
@@ -103,23 +110,26 @@ TEST_CASE("the mapper returns a valid tiling of least EDP for every dataflow", "
         for (const auto& nf : o::factorizations(l.n, 2))
           for (const auto& mf : o::factorizations(l.m, 4))
             for (const auto& cf : o::factorizations(l.c, 3))
-              for (const auto& ef : o::factorizations(l.e, 2)) {
-                sa::Tiling t;
-                t.n0 = nf[0], t.n3 = nf[1], t.m0 = mf[0], t.m1 = mf[1], t.m2 = mf[2], t.m3 = mf[3];
-                t.c0 = cf[0], t.c1 = cf[1], t.c2 = cf[2], t.e1 = ef[0], t.e3 = ef[1];
-                const bool fits = valid(l, t, d, h.hw, h.gb_bits);
-                // Tilings that only overflow the GB (every other constraint holds).
-                const bool spills =
-                    !fits && valid(l, t, d, h.hw, std::numeric_limits<int64_t>::max());
-                if (!fits && !spills) continue;
-                any = true;
-                if (fits && !any_fit) best = std::numeric_limits<double>::infinity();
-                any_fit = any_fit || fits;
-                if (any_fit && !fits) continue;
-                const sa::Counts c = sa::count(l, t, d, h.hw, h.gb_bits);
-                best =
-                    std::min(best, sa::price(c, l, h.hw, costs()) * static_cast<double>(c.cycles));
-              }
+              for (const auto& ef : o::factorizations(l.e, 2))
+                for (const auto& ff : o::factorizations(l.f, 2)) {
+                  sa::Tiling t;
+                  t.n0 = nf[0], t.n3 = nf[1], t.m0 = mf[0], t.m1 = mf[1], t.m2 = mf[2],
+                  t.m3 = mf[3];
+                  t.c0 = cf[0], t.c1 = cf[1], t.c2 = cf[2], t.e1 = ef[0], t.e3 = ef[1],
+                  t.f3 = ff[1];
+                  const bool fits = valid(l, t, d, h.hw, h.gb_bits);
+                  // Tilings that only overflow the GB (every other constraint holds).
+                  const bool spills =
+                      !fits && valid(l, t, d, h.hw, std::numeric_limits<int64_t>::max());
+                  if (!fits && !spills) continue;
+                  any = true;
+                  if (fits && !any_fit) best = std::numeric_limits<double>::infinity();
+                  any_fit = any_fit || fits;
+                  if (any_fit && !fits) continue;
+                  const sa::Counts c = sa::count(l, t, d, h.hw, h.gb_bits);
+                  best = std::min(best,
+                                  sa::price(c, l, h.hw, costs()) * static_cast<double>(c.cycles));
+                }
         REQUIRE(m.valid == any);
         if (!m.valid) {
           ++invalid;
@@ -135,9 +145,7 @@ TEST_CASE("the mapper returns a valid tiling of least EDP for every dataflow", "
         CHECK(valid(l, t, d, h.hw, any_fit ? h.gb_bits : std::numeric_limits<int64_t>::max()));
         CHECK(m.edp() == Approx(best).epsilon(1e-12));
       }
-  // Both outcomes occur: WS and OS cannot hold the 32 partial sums of a 32-wide output row in 24
-  // words, IS cannot hold a 34-column input row segment in 24, the tiny RFs cannot hold a 7x7
-  // kernel row.
+  // Both outcomes occur: e.g. the tiny RFs cannot hold a 7x7 kernel row.
   CHECK(valid_mappings > 30);
   CHECK(invalid > 0);
 }
@@ -186,7 +194,7 @@ TEST_CASE("each dataflow's accesses and register needs follow from what stays in
   for (const sa::Counts* c : {&rs, &ws, &os, &is}) CHECK(c->temporal_steps * 36 == l.macs());
   // What each keeps costs register words: rs the C0 x S window, M0 x C0 x S weights, M0 psums;
   // ws one S window and F psums; os F x M0 psums; is C0 x ((F - 1) stride + S) ifmap words.
-  const auto need = [&](sa::Dataflow d) { return sa::rf_need(l, t.m0, t.c0, d); };
+  const auto need = [&](sa::Dataflow d) { return sa::rf_need(l, t.m0, t.c0, l.f, d); };
   CHECK(need(sa::Dataflow::kRs).ifmap == 6);
   CHECK(need(sa::Dataflow::kRs).weight == 12);
   CHECK(need(sa::Dataflow::kRs).psum == 2);
@@ -196,6 +204,32 @@ TEST_CASE("each dataflow's accesses and register needs follow from what stays in
   CHECK(need(sa::Dataflow::kOs).ifmap == 6);
   CHECK(need(sa::Dataflow::kIs).ifmap == 20);
   CHECK(need(sa::Dataflow::kIs).psum == 2);
+  // GB footprint: rs holds C1 C0 = 2 channels x 6 rows x 10 columns of 6-bit ifmap and the
+  // M2 M1 M0 E1 F = 384 24-bit psums of the C2 loop; os all 4 channels and one pass's
+  // M1 M0 E1 F = 192 outputs.
+  CHECK(sa::gb_footprint_bits(l, t, hw, sa::Dataflow::kRs) == 2 * 6 * 10 * 6 + 384 * 24);
+  CHECK(sa::gb_footprint_bits(l, t, hw, sa::Dataflow::kIs) == 2 * 6 * 10 * 6 + 384 * 24);
+  CHECK(sa::gb_footprint_bits(l, t, hw, sa::Dataflow::kOs) == 4 * 6 * 10 * 6 + 192 * 24);
+  // Rows in F3 = 2 tiles of F0 = 4 columns: each tile takes (4 - 1) + 3 = 6 of the 10 padded
+  // input columns (halo 12 / 10 at the GB and on the NoC); os and is bring the filters again per
+  // tile, ws keeps them in the weight RF and reads each once per tile; the RFs hold a tile.
+  sa::Tiling t2 = t;
+  t2.f3 = 2;
+  const auto k2 = [&](sa::Dataflow d) { return sa::count(l, t2, d, hw, 1 << 30); };
+  CHECK(k2(sa::Dataflow::kOs).gb_ifmap == Approx(2 * 256 * 1.2));
+  CHECK(k2(sa::Dataflow::kOs).noc_ifmap == Approx(2 * 3 * 3 * 256 * 1.2));
+  CHECK(k2(sa::Dataflow::kOs).noc_weight == 2 * 8 * 432);
+  CHECK(k2(sa::Dataflow::kIs).gb_ifmap == Approx(256 * 1.2));
+  CHECK(k2(sa::Dataflow::kIs).noc_ifmap == Approx(3 * 3 * 256 * 1.2));
+  CHECK(k2(sa::Dataflow::kIs).noc_weight == 2 * 8 * 432);
+  CHECK(k2(sa::Dataflow::kWs).noc_weight == 8 * 432);
+  CHECK(k2(sa::Dataflow::kWs).rf_weight == 2 * 8 * 432);
+  CHECK(k2(sa::Dataflow::kWs).noc_ifmap == rs.rf_ifmap);
+  for (sa::Dataflow d : {sa::Dataflow::kWs, sa::Dataflow::kOs, sa::Dataflow::kIs})
+    CHECK(k2(d).temporal_steps == rs.temporal_steps);
+  CHECK(sa::rf_need(l, t.m0, t.c0, 4, sa::Dataflow::kWs).psum == 4);
+  CHECK(sa::rf_need(l, t.m0, t.c0, 4, sa::Dataflow::kOs).psum == 8);
+  CHECK(sa::rf_need(l, t.m0, t.c0, 4, sa::Dataflow::kIs).ifmap == 12);
 }
 
 TEST_CASE("concurrent chunks share the GB in proportion to their PEs", "[sim]") {

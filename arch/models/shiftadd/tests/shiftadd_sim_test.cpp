@@ -119,7 +119,7 @@ TEST_CASE("functional multiply, shift and adder outputs equal the reference exec
   REQUIRE(ref.integer_ops().size() == static_cast<size_t>(w.ops_size()));
   std::vector<std::vector<float>> want;
   for (const auto& op : w.ops()) want.push_back(ref.run_op(op, {}).at(0).data);
-  int runs = 0;
+  int runs = 0, row_tiled = 0;
   for (const Job& j : jobs) {
     const auto& op = w.ops(j.op);
     INFO(op.name() << " on " << j.model->name() << " fidelity " << static_cast<int>(j.fidelity));
@@ -134,11 +134,13 @@ TEST_CASE("functional multiply, shift and adder outputs equal the reference exec
                            want[static_cast<size_t>(j.op)][i];
     CHECK(equal);
     ++runs;
+    if (j.mapping->tiling.f3 > 1) ++row_tiled;
   }
   // On the full-size arrays every op has a tiling in every dataflow; on the tiny ones (7 PEs,
   // 3 psum words) a 3x3 conv with an odd output height has none (E1 = 1 is not allowed and E1 = 7
-  // needs 21 PEs), and WS none with more than 3 output columns.
+  // needs 21 PEs). The tiny RFs make ws, os and is split rows into F3 tiles.
   CHECK(runs > static_cast<int>(jobs.size()) / 2);
+  CHECK(row_tiled > 0);
 }
 
 TEST_CASE("cycle and fast fidelity report the same cycles and counters", "[sim]") {
