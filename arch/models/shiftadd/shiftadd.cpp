@@ -112,7 +112,8 @@ const sim::ParamSchema<ShiftAddParams>& ShiftAddParams::schema() {
     p.choice("dataflow_adder", &P::dataflow_adder, dfs, "dataflow of the adder chunk").def("auto");
     p.choice("mapper_objective", &P::mapper_objective, {"edp", "shiftaddnas"},
              "tiling choice per layer: least energy x delay, or ShiftAddNAS's least "
-             "(E-Emin)/Emax + (L-Lmin)/Lmax; dataflows under auto always minimize network EDP")
+             "(E-Emin)/Emax + (L-Lmin)/Lmax; dataflows under auto always minimize network energy x "
+             "pipeline beat")
         .def("edp");
     p.choice("gb_partition", &P::gb_partition, {"pes", "whole"},
              "GB space a layer may tile into: pes = the chunks run concurrently (layer-pipelined) "
