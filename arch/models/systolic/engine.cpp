@@ -13,58 +13,16 @@ SystolicMode array_mode(Dataflow df) {
   return df == Dataflow::kOs ? SystolicMode::kOutputStationary : SystolicMode::kStationaryOperand;
 }
 
-int64_t overlap_interval(int rows, int64_t stream_len) {
-  return std::max<int64_t>(stream_len, rows);
-}
-
 namespace {
 
-// The trace shows merged compute intervals, the gaps between them (load before the first fold,
-// stall after) and the tail spent on DRAM writes. Memory-bound ops alternate compute and stall
-// at every fold, so past kMaxPhases neighbours are coalesced into windows named by what they
-// contain.
-class PhaseLog {
- public:
-  explicit PhaseLog(uint64_t begin) : begin_(begin), cursor_(begin) {}
-
-  void compute(uint64_t begin, uint64_t end) {
-    if (!phases_.empty() && phases_.back().name == "compute" && begin <= cursor_) {
-      phases_.back().end_cycle = std::max(phases_.back().end_cycle, end);
-    } else {
-      if (begin > cursor_) phases_.push_back({phases_.empty() ? "load" : "stall", cursor_, begin});
-      phases_.push_back({"compute", begin, end});
-    }
-    cursor_ = std::max(cursor_, end);
-  }
-
-  std::vector<sim::Phase> finish(uint64_t end) {
-    std::vector<sim::Phase> clipped;
-    for (sim::Phase p : phases_) {
-      p.end_cycle = std::min(p.end_cycle, end);
-      if (p.end_cycle > p.begin_cycle) clipped.push_back(p);
-    }
-    if (end > cursor_) clipped.push_back({"drain", cursor_, end});
-    if (clipped.size() <= kMaxPhases) return clipped;
-    const uint64_t window = (end - begin_) / kMaxPhases + 1;
-    std::vector<sim::Phase> out;
-    for (const sim::Phase& p : clipped) {
-      if (!out.empty() && out.back().end_cycle - out.back().begin_cycle < window) {
-        sim::Phase& last = out.back();
-        if (("+" + last.name + "+").find("+" + p.name + "+") == std::string::npos)
-          last.name += "+" + p.name;
-        last.end_cycle = p.end_cycle;
-      } else {
-        out.push_back(p);
-      }
-    }
-    return out;
-  }
-
- private:
-  static constexpr size_t kMaxPhases = 64;
-  uint64_t begin_, cursor_;
-  std::vector<sim::Phase> phases_;
-};
+FoldLoopConfig loop_config(const OpMapping& mp, const EngineConfig& cfg) {
+  FoldLoopConfig c;
+  c.fold_cycles = static_cast<uint64_t>(
+      systolic_fold_cycles(array_mode(mp.dataflow()), cfg.rows, cfg.cols, mp.stream()));
+  c.interval = fold_overlap_interval(cfg.rows, mp.stream());
+  c.overlap = cfg.overlap;
+  return c;
+}
 
 void add(SystolicEvents& a, const SystolicEvents& b) {
   a.macs += b.macs;
@@ -251,44 +209,15 @@ EngineResult run_fast(const OpMapping& mp, const std::vector<Fold>& folds, FoldS
                       const EngineConfig& cfg, const V* a_vals, const V* b_vals, A* out,
                       uint64_t start, const std::function<void(uint64_t)>& sync) {
   const SystolicMode mode = array_mode(mp.dataflow());
-  const uint64_t fold_len =
-      static_cast<uint64_t>(systolic_fold_cycles(mode, cfg.rows, cfg.cols, mp.stream()));
-  const uint64_t interval = static_cast<uint64_t>(overlap_interval(cfg.rows, mp.stream()));
   EngineResult res;
-  PhaseLog log(start);
   RealCount real(mp);
-  std::deque<std::pair<uint64_t, size_t>> ends;  // (cycle of the last output, fold)
-  const auto finish_front = [&] {
-    sched.on_end(ends.front().second, ends.front().first);
-    ends.pop_front();
-  };
-  sched.begin(start);
-  uint64_t earliest = start, last_begin = start, last_end = start;
-  for (size_t f = 0; f < folds.size(); ++f) {
-    while (!sched.reads_issued(f)) finish_front();
-    if (f > 0)
-      earliest = cfg.overlap && !sched.waits_for_previous(f) ? last_begin + interval : last_end + 1;
-    const uint64_t begin = std::max(earliest, sched.data_ready(f));
-    // Events in cycle order: a fold that finishes before this one starts is handled first.
-    while (!ends.empty() && ends.front().first < begin) finish_front();
-    if (begin > earliest) {
-      res.stall_cycles += begin - earliest;
-      sync(begin);
-    }
-    sched.on_start(f, begin);
-    add(res.events, fold_events(mp, folds[f], cfg.rows, cfg.cols, real));
-    if (cfg.functional)
-      compute_fold(stage<V, A>(mp, folds[f], cfg, a_vals, b_vals, out, begin),
-                   mode == SystolicMode::kOutputStationary, cfg.cols);
-    last_begin = begin;
-    last_end = begin + fold_len - 1;
-    ends.emplace_back(last_end, f);
-    log.compute(begin, last_end + 1);
-  }
-  while (!ends.empty()) finish_front();
-  res.end_cycle = std::max(last_end, sched.writes_done());
-  res.stall_cycles += res.end_cycle - last_end;
-  res.phases = log.finish(res.end_cycle);
+  static_cast<FoldTiming&>(res) = run_folds_fast(
+      folds.size(), sched, loop_config(mp, cfg), start, sync, [&](size_t f, uint64_t t) {
+        add(res.events, fold_events(mp, folds[f], cfg.rows, cfg.cols, real));
+        if (cfg.functional)
+          compute_fold(stage<V, A>(mp, folds[f], cfg, a_vals, b_vals, out, t),
+                       mode == SystolicMode::kOutputStationary, cfg.cols);
+      });
   return res;
 }
 
@@ -296,62 +225,13 @@ template <class V, class A>
 EngineResult run_cycle(const OpMapping& mp, const std::vector<Fold>& folds, FoldScheduler& sched,
                        const EngineConfig& cfg, const V* a_vals, const V* b_vals, A* out,
                        uint64_t start, const std::function<void(uint64_t)>& sync) {
-  const uint64_t interval = static_cast<uint64_t>(overlap_interval(cfg.rows, mp.stream()));
   SystolicArray<V, A> array(cfg.rows, cfg.cols, array_mode(mp.dataflow()), cfg.functional);
-  array.skip_to(start);
   EngineResult res;
-  PhaseLog log(start);
-  std::vector<uint64_t> fold_start(folds.size(), 0);
-  size_t next = 0, retired = 0;
-  uint64_t earliest = start, last_end = start, start_at = 0;
-  bool earliest_known = true, planned = false;
-  // The next fold's start is known once the pipeline allows it and its reads are issued.
-  const auto plan = [&] {
-    if (planned || next >= folds.size() || !earliest_known || !sched.reads_issued(next)) return;
-    start_at = std::max(earliest, sched.data_ready(next));
-    planned = true;
-  };
-  sched.begin(start);
-  plan();
-  uint64_t t = start;
-  while (retired < folds.size()) {
-    if (planned && start_at == t) {
-      res.stall_cycles += t - earliest;
-      sync(t);
-      sched.on_start(next, t);
-      array.issue(stage<V, A>(mp, folds[next], cfg, a_vals, b_vals, out, t));
-      fold_start[next] = t;
-      ++next;
-      // Overlapping starts P cycles later unless the next fold waits for this one's end.
-      earliest = t + interval;
-      earliest_known = cfg.overlap && next < folds.size() && !sched.waits_for_previous(next);
-      planned = false;
-      plan();
-    }
-    if (array.empty()) {
-      // Nothing moves until the next fold's data arrives: skip the idle cycles.
-      if (!planned) throw std::logic_error("systolic: no fold in flight and none can start");
-      array.skip_to(start_at);
-      t = start_at;
-      continue;
-    }
-    const int done = array.tick();
-    for (int i = 0; i < done; ++i, ++retired) {
-      sched.on_end(retired, t);
-      log.compute(fold_start[retired], t + 1);
-      last_end = t;
-      if (retired + 1 == next && !earliest_known) {
-        earliest = t + 1;
-        earliest_known = true;
-      }
-    }
-    plan();
-    ++t;
-  }
+  static_cast<FoldTiming&>(res) = run_folds_cycle(
+      folds.size(), sched, array, loop_config(mp, cfg), start, sync, [&](size_t f, uint64_t t) {
+        array.issue(stage<V, A>(mp, folds[f], cfg, a_vals, b_vals, out, t));
+      });
   res.events = array.events();
-  res.end_cycle = std::max(last_end, sched.writes_done());
-  res.stall_cycles += res.end_cycle - last_end;
-  res.phases = log.finish(res.end_cycle);
   return res;
 }
 

@@ -283,7 +283,7 @@ void SystolicModel::execute(const sim::OpTask& task, const systolic::OpMapping& 
                             const std::vector<systolic::Fold>& folds) {
   const bool functional = task.functional;
   const int64_t elem_bytes = operand_bits() / 8;
-  systolic::MemoryConfig mem;
+  FoldMemoryConfig mem;
   mem.elem_bytes = elem_bytes;
   mem.acc_bytes = (acc_bits() + 7) / 8;
   mem.ofmap_bytes = p_.ofmap_sram_kib * 1024;
@@ -329,11 +329,11 @@ void SystolicModel::execute(const sim::OpTask& task, const systolic::OpMapping& 
   sram_ofmap_reads_ += r.events.out_reads;
   pe_operand_reg_writes_ += r.events.operand_reg_writes;
   pe_psum_reg_writes_ += r.events.psum_reg_writes;
-  const systolic::MemoryTraffic& m = sched.traffic();
+  const FoldTraffic& m = sched.traffic();
   dram_read_bytes_ += m.dram_read_bytes;
   dram_write_bytes_ += m.dram_write_bytes;
-  sram_ifmap_fills_ += m.ifmap_fills;
-  sram_filter_fills_ += m.filter_fills;
+  sram_ifmap_fills_ += m.a_bytes / static_cast<uint64_t>(elem_bytes);
+  sram_filter_fills_ += m.b_bytes / static_cast<uint64_t>(elem_bytes);
   sram_ofmap_drains_ += m.ofmap_drains;
   sram_ofmap_refills_ += m.ofmap_refills;
   folds_ += folds.size();
