@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "arch/common/systolic_array.h"
 #include "workloads/ir/ir.h"
 
 namespace codesim::arch::nm_sparse {
@@ -113,67 +114,14 @@ std::vector<Fold> make_folds(const GemmMap& mp, int rows, int mults, int cols) {
 
 // ---- memory ----
 
-FoldMemory::FoldMemory(const GemmMap& mp, const std::vector<Fold>& folds, const MemConfig& cfg,
-                       sim::DramPort& dram, sim::OperandBuffer& ifmap, sim::OperandBuffer& weight)
-    : mp_(mp),
-      folds_(folds),
-      cfg_(cfg),
-      dram_(dram),
-      ifmap_(ifmap),
-      weight_(weight),
-      issued_(folds.size(), 0),
-      waits_(folds.size(), 0),
-      ready_(folds.size(), 0) {
+FoldScheduler::FoldScheduler(const GemmMap& mp, const std::vector<Fold>& folds,
+                             const MemConfig& cfg, sim::DramPort& dram, sim::OperandBuffer& ifmap,
+                             sim::OperandBuffer& weight)
+    : FoldMemory(folds.size(), cfg, dram, ifmap, weight), mp_(mp), folds_(folds), cfg_(cfg) {
   for (const Fold& f : folds) {
     ktiles_ = std::max(ktiles_, f.kt + 1);
     ntiles_ = std::max(ntiles_, f.nt + 1);
   }
-  int cols = 0;
-  for (const Fold& f : folds) cols = std::max(cols, f.cols_used);
-  spill_ = ktiles_ > 1 && mp.m() * cols * cfg_.acc_bytes > cfg_.ofmap_bytes;
-}
-
-sim::TileFootprint FoldMemory::a_tile(size_t f) const {
-  const Fold& d = folds_[f];
-  sim::TileFootprint fp;
-  fp.key = d.sub * ktiles_ + d.kt;
-  fp.bytes = cfg_.a_on_chip ? 0 : mp_.m() * (d.k1 - d.k0) * cfg_.elem_bytes;
-  fp.segments.push_back({fp.key, fp.bytes});
-  return fp;
-}
-
-sim::TileFootprint FoldMemory::b_tile(size_t f) const {
-  const Fold& d = folds_[f];
-  sim::TileFootprint fp;
-  const int64_t sb = mp_.b_batched() ? d.sub : 0;
-  fp.key = (sb * ktiles_ + d.kt) * ntiles_ + d.nt;
-  fp.bytes = mp_.b_tile_bytes(d.r0, d.r1, d.n0, d.n1, cfg_.elem_bytes);
-  fp.segments.push_back({fp.key, fp.bytes});
-  return fp;
-}
-
-uint64_t FoldMemory::read(uint64_t cycle, const Pending& p) {
-  uint64_t done = cycle;
-  done = std::max(done, dram_.read(cycle, p.a));
-  done = std::max(done, dram_.read(cycle, p.b));
-  done = std::max(done, dram_.read(cycle, p.psum));
-  traffic_.dram_read_bytes += p.a + p.b + p.psum;
-  traffic_.weight_dram_bytes += p.b;
-  traffic_.ifmap_fills += p.a / cfg_.elem_bytes;
-  traffic_.weight_fills += p.b;
-  traffic_.ofmap_refills += p.psum / cfg_.acc_bytes;
-  return done;
-}
-
-uint64_t FoldMemory::data_ready(size_t f) const {
-  uint64_t r = ready_[f];
-  const auto& rows = cfg_.a_rows_ready;
-  const size_t sub = static_cast<size_t>(folds_[f].sub);
-  if (sub < rows.size()) r = std::max(r, rows[sub]);
-  return r;
-}
-
-void FoldMemory::begin(uint64_t cycle) {
   const int64_t a_bytes = cfg_.a_on_chip ? 0 : mp_.subs() * mp_.m() * mp_.k() * cfg_.elem_bytes;
   int64_t b_bytes = 0;
   for (int64_t kt = 0; kt < ktiles_; ++kt)
@@ -181,99 +129,48 @@ void FoldMemory::begin(uint64_t cycle) {
       if (f.sub == 0 && f.kt == kt)
         b_bytes += mp_.b_tile_bytes(f.r0, f.r1, f.n0, f.n1, cfg_.elem_bytes);
   b_bytes *= mp_.b_matrices();
-  ifmap_.begin_op(a_bytes, mp_.subs() * ktiles_);
-  weight_.begin_op(b_bytes, mp_.b_matrices() * ktiles_ * ntiles_);
-  writes_done_ = cycle;
-  deferred_ = Pending{};
-  if (folds_.empty()) return;
-  Pending p;
-  p.a = ifmap_.next_tile(a_tile(0)).bytes;
-  p.b = weight_.next_tile(b_tile(0)).bytes;
-  ready_[0] = read(cycle, p);
-  issued_[0] = 1;
+  ifmap.begin_op(a_bytes, mp_.subs() * ktiles_);
+  weight.begin_op(b_bytes, mp_.b_matrices() * ktiles_ * ntiles_);
 }
 
-void FoldMemory::on_start(size_t f, uint64_t cycle) {
-  const size_t next = f + 1;
-  if (next >= folds_.size()) return;
-  Pending now, later;
-  const sim::OperandBuffer::Fetch a = ifmap_.next_tile(a_tile(next));
-  (a.during_current ? now : later).a = a.bytes;
-  const sim::OperandBuffer::Fetch b = weight_.next_tile(b_tile(next));
-  (b.during_current ? now : later).b = b.bytes;
-  if (spill_ && !folds_[next].first_k)
-    later.psum = mp_.m() * folds_[next].cols_used * cfg_.acc_bytes;
-  ready_[next] = read(cycle, now);
-  deferred_ = later;
-  waits_[next] = later.a != 0 || later.b != 0 || later.psum != 0;
-  issued_[next] = !waits_[next];
-}
-
-void FoldMemory::on_end(size_t f, uint64_t cycle) {
+const sim::TileFootprint& FoldScheduler::a_tile(size_t f) {
   const Fold& d = folds_[f];
-  int64_t words = 0, bytes = 0;
-  if (d.last_k && !cfg_.out_on_chip) {
-    words = mp_.m() * d.cols_used;
-    bytes = words * cfg_.elem_bytes;
-  } else if (!d.last_k && spill_) {
-    words = mp_.m() * d.cols_used;
-    bytes = words * cfg_.acc_bytes;
-  }
-  if (bytes > 0) {
-    writes_done_ = std::max(writes_done_, dram_.write(cycle, static_cast<uint64_t>(bytes)));
-    traffic_.dram_write_bytes += bytes;
-    traffic_.ofmap_drains += words;
-  }
-  const size_t next = f + 1;
-  if (next < folds_.size() && !issued_[next]) {
-    ready_[next] = std::max(ready_[next], read(cycle + 1, deferred_));
-    deferred_ = Pending{};
-    issued_[next] = 1;
-  }
+  a_.key = d.sub * ktiles_ + d.kt;
+  a_.bytes = cfg_.a_on_chip ? 0 : mp_.m() * (d.k1 - d.k0) * cfg_.elem_bytes;
+  a_.segments.assign(1, {a_.key, a_.bytes});
+  return a_;
+}
+
+const sim::TileFootprint& FoldScheduler::b_tile(size_t f) {
+  const Fold& d = folds_[f];
+  const int64_t sb = mp_.b_batched() ? d.sub : 0;
+  b_.key = (sb * ktiles_ + d.kt) * ntiles_ + d.nt;
+  b_.bytes = mp_.b_tile_bytes(d.r0, d.r1, d.n0, d.n1, cfg_.elem_bytes);
+  b_.segments.assign(1, {b_.key, b_.bytes});
+  return b_;
+}
+
+FoldMemory::Output FoldScheduler::output(size_t f) const {
+  const Fold& d = folds_[f];
+  Output o;
+  o.first_k = d.first_k;
+  o.last_k = d.last_k;
+  o.words = mp_.m() * d.cols_used;
+  o.on_chip = cfg_.out_on_chip;
+  return o;
+}
+
+uint64_t FoldScheduler::data_ready(size_t f) const {
+  uint64_t r = FoldMemory::data_ready(f);
+  const auto& rows = cfg_.a_rows_ready;
+  const size_t sub = static_cast<size_t>(folds_[f].sub);
+  if (sub < rows.size()) r = std::max(r, rows[sub]);
+  return r;
 }
 
 // ---- engine ----
 
-uint64_t fold_cycles(int rows, int cols, int64_t t) {
-  return static_cast<uint64_t>(2 * rows + cols + t - 2);
-}
-
-uint64_t overlap_interval(int rows, int64_t t) {
-  return static_cast<uint64_t>(std::max<int64_t>(t, rows));
-}
-
 namespace {
-
-// Merged compute intervals with the gaps between them; past kMax entries neighbours coalesce.
-class PhaseLog {
- public:
-  explicit PhaseLog(uint64_t begin) : cursor_(begin) {}
-  void compute(uint64_t begin, uint64_t end) {
-    if (!phases_.empty() && phases_.back().name == "compute" && begin <= cursor_) {
-      phases_.back().end_cycle = std::max(phases_.back().end_cycle, end);
-    } else {
-      if (begin > cursor_) phases_.push_back({phases_.empty() ? "load" : "stall", cursor_, begin});
-      phases_.push_back({"compute", begin, end});
-    }
-    cursor_ = std::max(cursor_, end);
-    while (phases_.size() > kMax) {
-      sim::Phase last = phases_.back();
-      phases_.pop_back();
-      sim::Phase& prev = phases_.back();
-      if (prev.name != "compute+stall") prev.name = "compute+stall";
-      prev.end_cycle = std::max(prev.end_cycle, last.end_cycle);
-    }
-  }
-  std::vector<sim::Phase> finish(uint64_t end) {
-    if (end > cursor_) phases_.push_back({"drain", cursor_, end});
-    return phases_;
-  }
-
- private:
-  static constexpr size_t kMax = 64;
-  uint64_t cursor_;
-  std::vector<sim::Phase> phases_;
-};
 
 void add(EngineEvents& a, const EngineEvents& b) {
   a.macs += b.macs;
@@ -303,9 +200,10 @@ EngineEvents fold_events(const GemmMap& mp, const Fold& f, int rows) {
   return e;
 }
 
-template <class A, class V>
-A product(V x, V y) {
-  return static_cast<A>(x) * static_cast<A>(y);
+// SCALE-Sim's weight-stationary fold with R PE rows: F = 2R + C + T − 2.
+uint64_t fold_cycles(int rows, int cols, int64_t t) {
+  return static_cast<uint64_t>(
+      systolic_fold_cycles(SystolicMode::kStationaryOperand, rows, cols, t));
 }
 
 // The PE array ticked every cycle (cycle fidelity). Each fold in flight has its own plane of
@@ -316,7 +214,12 @@ template <class V, class A>
 class PeArray {
  public:
   PeArray(const GemmMap& mp, const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out)
-      : mp_(mp), cfg_(cfg), b_(b), a_(a), out_(out) {}
+      : mp_(mp),
+        cfg_(cfg),
+        b_(b),
+        a_(a),
+        out_(out),
+        fold_cycles_(fold_cycles(cfg.rows, cfg.cols, mp.m())) {}
 
   void issue(const Fold& f, uint64_t start) {
     InFlight x;
@@ -342,9 +245,12 @@ class PeArray {
   }
 
   bool empty() const { return flight_.empty(); }
+  // Jumps an empty array forward to cycle `t`.
+  void skip_to(uint64_t t) { now_ = t; }
 
   // One cycle; returns how many folds made their last output in it.
-  int tick(uint64_t t) {
+  int tick() {
+    const uint64_t t = now_++;
     const int R = cfg_.rows, P = cfg_.mults;
     const int64_t T = mp_.m(), N = mp_.n(), K = mp_.k();
     const bool sparse = mp_.sparse();
@@ -376,7 +282,8 @@ class PeArray {
             for (int64_t r = r_lo; r < r_hi; ++r) {
               const int32_t p = b_->pos[sb][static_cast<size_t>(r * N + f.n0 + c)];
               if (p >= 0)
-                tree += product<A>(b_->val[sb][static_cast<size_t>(r * N + f.n0 + c)], arow[p]);
+                tree += systolic_product<A>(b_->val[sb][static_cast<size_t>(r * N + f.n0 + c)],
+                                            arow[p]);
             }
             reg = sum + tree;
           }
@@ -391,7 +298,7 @@ class PeArray {
           }
         }
       }
-      if (t == x.start + fold_cycles(R, cfg_.cols, T) - 1) {
+      if (t == x.start + fold_cycles_ - 1) {
         if (x.outputs != static_cast<uint64_t>(T * f.cols_used))
           throw std::logic_error("nm_sparse: a fold ended without all of its outputs");
         x.retired = true;
@@ -418,6 +325,8 @@ class PeArray {
   const CompressedB<V>* b_;
   const V* a_;
   A* out_;
+  uint64_t fold_cycles_;
+  uint64_t now_ = 0;
   std::deque<InFlight> flight_;
   EngineEvents ev_;
 };
@@ -438,7 +347,8 @@ void compute_fold(const GemmMap& mp, const Fold& f, const EngineConfig& cfg,
         A tree = A(0);
         for (int64_t r = r_lo; r < std::min<int64_t>(f.r1, r_lo + P); ++r) {
           const int32_t p = b.pos[sb][static_cast<size_t>(r * N + f.n0 + c)];
-          if (p >= 0) tree += product<A>(b.val[sb][static_cast<size_t>(r * N + f.n0 + c)], arow[p]);
+          if (p >= 0)
+            tree += systolic_product<A>(b.val[sb][static_cast<size_t>(r * N + f.n0 + c)], arow[p]);
         }
         sum = sum + tree;
       }
@@ -458,110 +368,47 @@ void note_sub(EngineResult& res, const Fold& f, uint64_t begin, int rows, int co
   }
 }
 
+FoldLoopConfig loop_config(const GemmMap& mp, const EngineConfig& cfg) {
+  FoldLoopConfig c;
+  c.fold_cycles = fold_cycles(cfg.rows, cfg.cols, mp.m());
+  c.interval = fold_overlap_interval(cfg.rows, mp.m());
+  c.overlap = cfg.overlap;
+  return c;
+}
+
 template <class V, class A>
-EngineResult run_fast(const GemmMap& mp, const std::vector<Fold>& folds, FoldMemory& mem,
+EngineResult run_fast(const GemmMap& mp, const std::vector<Fold>& folds, FoldScheduler& mem,
                       const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out,
                       uint64_t start, const std::function<void(uint64_t)>& sync) {
-  const uint64_t F = fold_cycles(cfg.rows, cfg.cols, mp.m());
-  const uint64_t interval = overlap_interval(cfg.rows, mp.m());
   EngineResult res;
-  PhaseLog log(start);
-  std::deque<std::pair<uint64_t, size_t>> ends;
-  const auto finish_front = [&] {
-    mem.on_end(ends.front().second, ends.front().first);
-    ends.pop_front();
-  };
-  mem.begin(start);
-  uint64_t earliest = start, last_begin = start, last_end = start;
-  for (size_t f = 0; f < folds.size(); ++f) {
-    while (!mem.reads_issued(f)) finish_front();
-    if (f > 0)
-      earliest = cfg.overlap && !mem.waits_for_previous(f) ? last_begin + interval : last_end + 1;
-    const uint64_t begin = std::max(earliest, mem.data_ready(f));
-    while (!ends.empty() && ends.front().first < begin) finish_front();
-    if (begin > earliest) {
-      res.stall_cycles += begin - earliest;
-      sync(begin);
-    }
-    mem.on_start(f, begin);
-    add(res.events, fold_events(mp, folds[f], cfg.rows));
-    if (cfg.functional) compute_fold<V, A>(mp, folds[f], cfg, *b, a, out);
-    note_sub(res, folds[f], begin, cfg.rows, cfg.cols);
-    last_begin = begin;
-    last_end = begin + F - 1;
-    ends.emplace_back(last_end, f);
-    log.compute(begin, last_end + 1);
-  }
-  while (!ends.empty()) finish_front();
-  res.end_cycle = std::max(last_end, mem.writes_done());
-  res.stall_cycles += res.end_cycle - last_end;
-  res.phases = log.finish(res.end_cycle);
+  static_cast<FoldTiming&>(res) = run_folds_fast(
+      folds.size(), mem, loop_config(mp, cfg), start, sync, [&](size_t f, uint64_t t) {
+        add(res.events, fold_events(mp, folds[f], cfg.rows));
+        if (cfg.functional) compute_fold<V, A>(mp, folds[f], cfg, *b, a, out);
+        note_sub(res, folds[f], t, cfg.rows, cfg.cols);
+      });
   return res;
 }
 
 template <class V, class A>
-EngineResult run_cycle(const GemmMap& mp, const std::vector<Fold>& folds, FoldMemory& mem,
+EngineResult run_cycle(const GemmMap& mp, const std::vector<Fold>& folds, FoldScheduler& mem,
                        const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out,
                        uint64_t start, const std::function<void(uint64_t)>& sync) {
-  const uint64_t interval = overlap_interval(cfg.rows, mp.m());
   PeArray<V, A> array(mp, cfg, b, a, out);
   EngineResult res;
-  PhaseLog log(start);
-  std::vector<uint64_t> fold_start(folds.size(), 0);
-  size_t next = 0, retired = 0;
-  uint64_t earliest = start, last_end = start, start_at = 0;
-  bool earliest_known = true, planned = false;
-  const auto plan = [&] {
-    if (planned || next >= folds.size() || !earliest_known || !mem.reads_issued(next)) return;
-    start_at = std::max(earliest, mem.data_ready(next));
-    planned = true;
-  };
-  mem.begin(start);
-  plan();
-  uint64_t t = start;
-  while (retired < folds.size()) {
-    if (planned && start_at == t) {
-      res.stall_cycles += t - earliest;
-      sync(t);
-      mem.on_start(next, t);
-      array.issue(folds[next], t);
-      note_sub(res, folds[next], t, cfg.rows, cfg.cols);
-      fold_start[next] = t;
-      ++next;
-      earliest = t + interval;
-      earliest_known = cfg.overlap && next < folds.size() && !mem.waits_for_previous(next);
-      planned = false;
-      plan();
-    }
-    if (array.empty()) {
-      if (!planned) throw std::logic_error("nm_sparse: no fold in flight and none can start");
-      t = start_at;
-      continue;
-    }
-    const int done = array.tick(t);
-    for (int i = 0; i < done; ++i, ++retired) {
-      mem.on_end(retired, t);
-      log.compute(fold_start[retired], t + 1);
-      last_end = t;
-      if (retired + 1 == next && !earliest_known) {
-        earliest = t + 1;
-        earliest_known = true;
-      }
-    }
-    plan();
-    ++t;
-  }
+  static_cast<FoldTiming&>(res) = run_folds_cycle(folds.size(), mem, array, loop_config(mp, cfg),
+                                                  start, sync, [&](size_t f, uint64_t t) {
+                                                    array.issue(folds[f], t);
+                                                    note_sub(res, folds[f], t, cfg.rows, cfg.cols);
+                                                  });
   res.events = array.events();
-  res.end_cycle = std::max(last_end, mem.writes_done());
-  res.stall_cycles += res.end_cycle - last_end;
-  res.phases = log.finish(res.end_cycle);
   return res;
 }
 
 }  // namespace
 
 template <class V, class A>
-EngineResult run_folds(const GemmMap& mp, const std::vector<Fold>& folds, FoldMemory& mem,
+EngineResult run_folds(const GemmMap& mp, const std::vector<Fold>& folds, FoldScheduler& mem,
                        const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out,
                        uint64_t start, const std::function<void(uint64_t)>& sync) {
   if (cfg.cycle) return run_cycle<V, A>(mp, folds, mem, cfg, b, a, out, start, sync);
@@ -569,13 +416,13 @@ EngineResult run_folds(const GemmMap& mp, const std::vector<Fold>& folds, FoldMe
 }
 
 template EngineResult run_folds<int16_t, uint32_t>(const GemmMap&, const std::vector<Fold>&,
-                                                   FoldMemory&, const EngineConfig&,
+                                                   FoldScheduler&, const EngineConfig&,
                                                    const CompressedB<int16_t>*, const int16_t*,
                                                    uint32_t*, uint64_t,
                                                    const std::function<void(uint64_t)>&);
-template EngineResult run_folds<float, float>(const GemmMap&, const std::vector<Fold>&, FoldMemory&,
-                                              const EngineConfig&, const CompressedB<float>*,
-                                              const float*, float*, uint64_t,
-                                              const std::function<void(uint64_t)>&);
+template EngineResult run_folds<float, float>(const GemmMap&, const std::vector<Fold>&,
+                                              FoldScheduler&, const EngineConfig&,
+                                              const CompressedB<float>*, const float*, float*,
+                                              uint64_t, const std::function<void(uint64_t)>&);
 
 }  // namespace codesim::arch::nm_sparse

@@ -11,13 +11,15 @@
 // Folds: for each sub-GEMM, N tiles outer, K tiles inner (the output tile accumulates on chip).
 // Fold timing is SCALE-Sim's weight-stationary rule with R PE rows: F = 2R + C + T − 2 (R cycles
 // to load the stationary tile, R + C − 2 of skew), folds back to back, or with `overlap` the next
-// fold starts max(T, R) cycles after the current one (ping-pong weight registers).
+// fold starts max(T, R) cycles after the current one (ping-pong weight registers). The fold loop
+// and its memory side are the shared ones of arch/common (fold_loop.h, fold_memory.h).
 
 #include <cstdint>
 #include <functional>
-#include <unordered_map>
 #include <vector>
 
+#include "arch/common/fold_loop.h"
+#include "arch/common/fold_memory.h"
 #include "arch/common/reference_ops.h"
 #include "arch/models/nm_sparse/nm_format.h"
 #include "sim/core/accelerator.h"
@@ -83,10 +85,7 @@ struct Fold {
 
 std::vector<Fold> make_folds(const GemmMap& mp, int rows, int mults, int cols);
 
-struct MemConfig {
-  int64_t elem_bytes = 1;
-  int64_t acc_bytes = 4;
-  int64_t ofmap_bytes = 64 * 1024;
+struct MemConfig : FoldMemoryConfig {
   bool a_on_chip = false;    // A is in the attention buffer (S·V after the softmax)
   bool out_on_chip = false;  // the output stays in the attention buffer (Q·Kᵀ)
   // Earliest cycle at which a fold of each sub may start because its A rows arrive from the
@@ -94,55 +93,26 @@ struct MemConfig {
   std::vector<uint64_t> a_rows_ready;
 };
 
-struct MemTraffic {
-  uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
-  uint64_t weight_dram_bytes = 0;  // compressed weight bytes (values + metadata) read
-  uint64_t ifmap_fills = 0;        // words written into the ifmap SRAM from DRAM
-  uint64_t weight_fills = 0;       // bytes written into the weight SRAM from DRAM
-  uint64_t ofmap_drains = 0;       // words read out of the ofmap SRAM to DRAM
-  uint64_t ofmap_refills = 0;      // spilled partial sums written back
-};
-
-// Memory side of the fold sequence (the same rules as the systolic model): fold 0's tiles are
-// read at the op's start; when fold f starts, fold f+1's tiles are prefetched if the buffer can
-// double-buffer them (else read after fold f ends); a fold starts when its data is on chip; final
-// outputs are written at operand width when the last K tile of an output tile ends; partial sums
-// that do not fit the ofmap SRAM round-trip through DRAM.
-class FoldMemory {
+// Memory side of the fold sequence: arch::FoldMemory (the same rules as the systolic model) with
+// A the activations (nothing to read when they are in the attention buffer) and B the compressed
+// weight tiles (values and index metadata). Output tiles accumulate over K tiles; their partial
+// sums are M × (columns of the fold).
+class FoldScheduler final : public FoldMemory {
  public:
-  FoldMemory(const GemmMap& mp, const std::vector<Fold>& folds, const MemConfig& cfg,
-             sim::DramPort& dram, sim::OperandBuffer& ifmap, sim::OperandBuffer& weight);
-  void begin(uint64_t cycle);
-  bool reads_issued(size_t f) const { return issued_[f]; }
-  bool waits_for_previous(size_t f) const { return waits_[f]; }
-  uint64_t data_ready(size_t f) const;
-  void on_start(size_t f, uint64_t cycle);
-  void on_end(size_t f, uint64_t cycle);
-  uint64_t writes_done() const { return writes_done_; }
-  bool psum_spills() const { return spill_; }
-  const MemTraffic& traffic() const { return traffic_; }
+  FoldScheduler(const GemmMap& mp, const std::vector<Fold>& folds, const MemConfig& cfg,
+                sim::DramPort& dram, sim::OperandBuffer& ifmap, sim::OperandBuffer& weight);
+  uint64_t data_ready(size_t f) const override;
 
  private:
-  struct Pending {
-    int64_t a = 0, b = 0, psum = 0;
-  };
-  sim::TileFootprint a_tile(size_t f) const;
-  sim::TileFootprint b_tile(size_t f) const;
-  uint64_t read(uint64_t cycle, const Pending& p);
+  const sim::TileFootprint& a_tile(size_t f) override;
+  const sim::TileFootprint& b_tile(size_t f) override;
+  Output output(size_t f) const override;
 
   const GemmMap& mp_;
   const std::vector<Fold>& folds_;
   MemConfig cfg_;
-  sim::DramPort& dram_;
-  sim::OperandBuffer& ifmap_;
-  sim::OperandBuffer& weight_;
-  bool spill_ = false;
   int64_t ktiles_ = 1, ntiles_ = 1;
-  std::vector<uint8_t> issued_, waits_;
-  std::vector<uint64_t> ready_;
-  Pending deferred_;
-  uint64_t writes_done_ = 0;
-  MemTraffic traffic_;
+  sim::TileFootprint a_, b_;  // the tiles last asked for
 };
 
 struct EngineConfig {
@@ -163,10 +133,7 @@ struct EngineEvents {
   uint64_t psum_reg_writes = 0;
 };
 
-struct EngineResult {
-  uint64_t end_cycle = 0;
-  uint64_t stall_cycles = 0;
-  std::vector<sim::Phase> phases;
+struct EngineResult : FoldTiming {
   EngineEvents events;
   std::vector<uint64_t> sub_rows_out;  // per sub: cycle its first output row is complete
 };
@@ -181,13 +148,10 @@ struct CompressedB {
   int64_t violations = 0;  // groups with more non-zeros than the pattern allows (extra dropped)
 };
 
-uint64_t fold_cycles(int rows, int cols, int64_t t);
-uint64_t overlap_interval(int rows, int64_t t);
-
 // Runs the folds from `start`. Functional mode: `b` holds the compressed weights, `a` the A
 // values (subs × M × K) and `out` (subs × M × N, zeroed) receives the accumulators.
 template <class V, class A>
-EngineResult run_folds(const GemmMap& mp, const std::vector<Fold>& folds, FoldMemory& mem,
+EngineResult run_folds(const GemmMap& mp, const std::vector<Fold>& folds, FoldScheduler& mem,
                        const EngineConfig& cfg, const CompressedB<V>* b, const V* a, A* out,
                        uint64_t start, const std::function<void(uint64_t)>& sync);
 

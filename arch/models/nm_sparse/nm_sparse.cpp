@@ -638,7 +638,7 @@ void NmSparseModel::execute(const sim::OpTask& task, const WeightChoice& wc,
     mc.a_rows_ready = sv->second;
     sv_pending_.erase(sv);
   }
-  nm_sparse::FoldMemory mem(mp, folds, mc, dram_, ifmap_buf_, weight_buf_);
+  nm_sparse::FoldScheduler mem(mp, folds, mc, dram_, ifmap_buf_, weight_buf_);
 
   std::vector<V> a, bdense, x;
   std::vector<A> out;
@@ -705,12 +705,12 @@ void NmSparseModel::execute(const sim::OpTask& task, const WeightChoice& wc,
   sram_ofmap_reads_ += r.events.out_reads;
   psum_reg_writes_ += r.events.psum_reg_writes;
   if (mc.out_on_chip) sram_attn_writes_ += static_cast<uint64_t>(mp.subs() * mp.m() * mp.n());
-  const nm_sparse::MemTraffic& m = mem.traffic();
+  const FoldTraffic& m = mem.traffic();
   dram_read_bytes_ += m.dram_read_bytes;
   dram_write_bytes_ += m.dram_write_bytes;
-  if (wc.weight) dram_weight_bytes_ += m.weight_dram_bytes;  // not K or V of attention
-  sram_ifmap_fills_ += m.ifmap_fills;
-  sram_weight_fills_ += m.weight_fills;
+  if (wc.weight) dram_weight_bytes_ += m.b_bytes;  // not K or V of attention
+  sram_ifmap_fills_ += m.a_bytes / static_cast<uint64_t>(eb);
+  sram_weight_fills_ += m.b_bytes;
   sram_ofmap_drains_ += m.ofmap_drains;
   sram_ofmap_refills_ += m.ofmap_refills;
   folds_ += folds.size();

@@ -2,10 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
-#include <stdexcept>
 #include <unordered_map>
-#include <utility>
 
 namespace codesim::arch::systolic {
 
