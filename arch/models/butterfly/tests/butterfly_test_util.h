@@ -1,7 +1,7 @@
 #pragma once
-// Shared by the butterfly model's tests: one-op workloads with data, and a harness that runs a
-// list of (model, op) jobs in one SystemC elaboration (SystemC elaborates once per process, so a
-// test builds every model first, then calls run_all once).
+// Shared by the butterfly model's tests: one-op workloads with data, and a list of (model, ops)
+// jobs run in one simulation through tests/sim_harness.h (SystemC elaborates once per process, so
+// a test builds every model first, then calls run_all once).
 
 #include <cmath>
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arch/models/butterfly/butterfly.h"
+#include "tests/sim_harness.h"
 #include "workload.pb.h"
 
 namespace codesim::arch::butterfly::testing {
@@ -139,35 +140,6 @@ struct Job {
   std::vector<RunTimes> runs;
 };
 
-class Harness : public sc_core::sc_module {
- public:
-  SC_HAS_PROCESS(Harness);
-  Harness(const sc_core::sc_module_name& n, std::vector<Job>& jobs)
-      : sc_core::sc_module(n), jobs_(jobs) {
-    SC_THREAD(run);
-  }
-
- private:
-  void run() {
-    for (Job& j : jobs_) {
-      const auto before = j.model->stats().snapshot();
-      const uint64_t start = j.model->cycle();
-      for (int op : j.ops) {
-        const uint64_t t = j.model->cycle();
-        j.model->run_op({*j.w, j.w->ops(op), j.fidelity, j.functional, j.outcome});
-        j.op_cycles.push_back(j.model->cycle() - t);
-      }
-      j.cycles = j.model->cycle() - start;
-      const auto& cs = j.model->stats().counters();
-      for (size_t c = 0; c < cs.size(); ++c) j.counters[cs[c]->name] = cs[c]->value - before[c];
-      j.out = j.model->last_outputs();
-      j.runs = j.model->last_runs();
-    }
-    sc_core::sc_stop();
-  }
-  std::vector<Job>& jobs_;
-};
-
 inline ButterflyModel* make(const ButterflyParams& p) {
   static std::vector<std::unique_ptr<ButterflyModel>> models;
   models.push_back(std::make_unique<ButterflyModel>(
@@ -176,8 +148,21 @@ inline ButterflyModel* make(const ButterflyParams& p) {
 }
 
 inline void run_all(std::vector<Job>& jobs) {
-  Harness h("harness", jobs);
-  sc_core::sc_start();
+  test::simulate([&] {
+    for (Job& j : jobs) {
+      const auto before = j.model->stats().snapshot();
+      const uint64_t start = j.model->cycle();
+      for (int op : j.ops) {
+        const uint64_t t = j.model->cycle();
+        j.model->run_op({*j.w, j.w->ops(op), j.fidelity, j.functional, j.outcome});
+        j.op_cycles.push_back(j.model->cycle() - t);
+      }
+      j.cycles = j.model->cycle() - start;
+      j.counters = test::counters_since(*j.model, before);
+      j.out = j.model->last_outputs();
+      j.runs = j.model->last_runs();
+    }
+  });
 }
 
 }  // namespace codesim::arch::butterfly::testing

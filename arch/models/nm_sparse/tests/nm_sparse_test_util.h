@@ -1,19 +1,16 @@
 #pragma once
-// Shared by the nm_sparse tests: small workloads and a harness that elaborates several models
-// (nm_sparse and, for comparisons, the dense systolic array) and runs ops on them from one
-// SC_THREAD (SystemC elaborates once per process).
+// Shared by the nm_sparse tests: small workloads, and models (nm_sparse and, for comparisons, the
+// dense systolic array) whose jobs run in one simulation through tests/sim_harness.h.
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <random>
 #include <string>
-#include <systemc>
 #include <vector>
 
 #include "arch/models/nm_sparse/nm_sparse.h"
 #include "arch/models/systolic/systolic.h"
 #include "sim/core/accelerator.h"
+#include "tests/sim_harness.h"
 #include "workload.pb.h"
 
 namespace codesim::test::nm_sparse {
@@ -57,71 +54,32 @@ inline ir::v1::Op* add_gemm(ir::v1::Workload& w, const std::string& name, int64_
   return op;
 }
 
-struct Job {
-  sim::Accelerator* model = nullptr;
-  const ir::v1::Workload* workload = nullptr;
-  int op = 0;
-  sim::Fidelity fidelity = sim::Fidelity::kFast;
-  bool functional = false;
-  uint64_t start = 0;
-  uint64_t cycles = 0;
-  sim::OpOutcome outcome;
-  std::map<std::string, uint64_t> counters;
+// One op on one model, with the functional outputs of an nm_sparse or systolic model.
+struct Job : test::Job {
   std::vector<int64_t> int_out;
   std::vector<float> fp_out;
 };
 
-class Harness : public sc_core::sc_module {
+// Owns the models of one test; all must be made before run() (SystemC elaborates once).
+class Models : public test::Models {
  public:
-  SC_HAS_PROCESS(Harness);
-  Harness(const sc_core::sc_module_name& name, std::vector<Job>& jobs)
-      : sc_core::sc_module(name), jobs_(jobs) {
-    SC_THREAD(run);
+  arch::NmSparseModel& make(const arch::NmSparseParams& p) {
+    return add<arch::NmSparseModel>("nm", p);
   }
-
- private:
-  void run() {
-    for (Job& j : jobs_) {
-      const auto& counters = j.model->stats().counters();
-      const std::vector<uint64_t> before = j.model->stats().snapshot();
-      j.start = j.model->cycle();
-      j.model->run_op(
-          sim::OpTask{*j.workload, j.workload->ops(j.op), j.fidelity, j.functional, j.outcome});
-      j.cycles = j.model->cycle() - j.start;
-      for (size_t c = 0; c < counters.size(); ++c)
-        j.counters[counters[c]->name] = counters[c]->value - before[c];
+  arch::SystolicModel& make_systolic(const arch::SystolicParams& p) {
+    return add<arch::SystolicModel>("sys", p);
+  }
+  // Runs every job, in order, in one simulation. Call once per process.
+  static void run(std::vector<Job>& jobs) {
+    run_jobs(jobs, [](Job& j) {
       if (auto* s = dynamic_cast<arch::NmSparseModel*>(j.model)) {
         j.int_out = s->last_int_outputs();
         j.fp_out = s->last_fp_outputs();
       } else if (auto* y = dynamic_cast<arch::SystolicModel*>(j.model)) {
         j.int_out = y->last_int_outputs();
       }
-    }
-    sc_core::sc_stop();
+    });
   }
-  std::vector<Job>& jobs_;
-};
-
-class Models {
- public:
-  arch::NmSparseModel& make(const arch::NmSparseParams& p) {
-    nm_.push_back(std::make_unique<arch::NmSparseModel>(
-        sc_core::sc_module_name(("nm" + std::to_string(nm_.size())).c_str()), p));
-    return *nm_.back();
-  }
-  arch::SystolicModel& make_systolic(const arch::SystolicParams& p) {
-    sys_.push_back(std::make_unique<arch::SystolicModel>(
-        sc_core::sc_module_name(("sys" + std::to_string(sys_.size())).c_str()), p));
-    return *sys_.back();
-  }
-  static void run(std::vector<Job>& jobs) {
-    Harness h("harness", jobs);
-    sc_core::sc_start();
-  }
-
- private:
-  std::vector<std::unique_ptr<arch::NmSparseModel>> nm_;
-  std::vector<std::unique_ptr<arch::SystolicModel>> sys_;
 };
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

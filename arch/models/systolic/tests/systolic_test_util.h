@@ -1,18 +1,15 @@
 #pragma once
-// Shared by the systolic model tests: workload builders and a harness that elaborates many
-// model instances in one process and runs ops on them from one SC_THREAD (SystemC elaborates
-// once per process, so a test that compares configurations builds them all up front).
+// Shared by the systolic model tests: workload builders, and jobs run on many model instances in
+// one simulation through tests/sim_harness.h.
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <random>
 #include <string>
-#include <systemc>
 #include <vector>
 
 #include "arch/models/systolic/systolic.h"
 #include "sim/core/accelerator.h"
+#include "tests/sim_harness.h"
 #include "workload.pb.h"
 
 namespace codesim::test::systolic {
@@ -108,66 +105,27 @@ class WorkloadBuilder {
   std::mt19937 rng_;
 };
 
-// One op run on one model: what the runner would record.
-struct Job {
-  sim::Accelerator* model = nullptr;
-  const ir::v1::Workload* workload = nullptr;
-  int op = 0;
-  sim::Fidelity fidelity = sim::Fidelity::kFast;
-  bool functional = false;
-  // Results.
-  uint64_t cycles = 0;
-  sim::OpOutcome outcome;
-  std::map<std::string, uint64_t> counters;
+// One op run on one model, with the systolic model's functional outputs.
+struct Job : test::Job {
   std::vector<int64_t> int_out;
   std::vector<float> fp_out;
 };
 
-class Harness : public sc_core::sc_module {
+// Owns the models of one test; all must be made before run() (SystemC elaboration).
+class Models : public test::Models {
  public:
-  SC_HAS_PROCESS(Harness);
-  Harness(const sc_core::sc_module_name& name, std::vector<Job>& jobs)
-      : sc_core::sc_module(name), jobs_(jobs) {
-    SC_THREAD(run);
+  arch::SystolicModel& make(const arch::SystolicParams& p) {
+    return add<arch::SystolicModel>("systolic", p);
   }
-
- private:
-  void run() {
-    for (Job& j : jobs_) {
-      const auto& counters = j.model->stats().counters();
-      const std::vector<uint64_t> before = j.model->stats().snapshot();
-      const uint64_t start = j.model->cycle();
-      j.model->run_op(
-          sim::OpTask{*j.workload, j.workload->ops(j.op), j.fidelity, j.functional, j.outcome});
-      j.cycles = j.model->cycle() - start;
-      for (size_t c = 0; c < counters.size(); ++c)
-        j.counters[counters[c]->name] = counters[c]->value - before[c];
+  // Runs every job, in order, in one simulation. Call once per process.
+  static void run(std::vector<Job>& jobs) {
+    run_jobs(jobs, [](Job& j) {
       if (auto* s = dynamic_cast<arch::SystolicModel*>(j.model)) {
         j.int_out = s->last_int_outputs();
         j.fp_out = s->last_fp_outputs();
       }
-    }
-    sc_core::sc_stop();
+    });
   }
-  std::vector<Job>& jobs_;
-};
-
-// Owns the models of one test; all must be made before run() (SystemC elaboration).
-class Models {
- public:
-  arch::SystolicModel& make(const arch::SystolicParams& p) {
-    models_.push_back(std::make_unique<arch::SystolicModel>(
-        sc_core::sc_module_name(("systolic" + std::to_string(models_.size())).c_str()), p));
-    return *models_.back();
-  }
-  // Runs every job, in order, in one simulation. Call once per process.
-  static void run(std::vector<Job>& jobs) {
-    Harness h("harness", jobs);
-    sc_core::sc_start();
-  }
-
- private:
-  std::vector<std::unique_ptr<arch::SystolicModel>> models_;
 };
 
 }  // namespace codesim::test::systolic

@@ -1,20 +1,16 @@
 #pragma once
 // Shared by the tensor_lstm tests: LSTM workloads whose weights carry tensor-train or
 // hierarchical-Tucker structure annotations (shape only, as the tt / ht transforms write them),
-// and a harness that elaborates several models and runs ops on them from one SC_THREAD (SystemC
-// elaborates once per process), reusing the systolic tests' harness.
+// and models whose jobs run in one simulation through tests/sim_harness.h.
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <string>
-#include <systemc>
 #include <vector>
 
-#include "arch/models/systolic/tests/systolic_test_util.h"
 #include "arch/models/tensor_lstm/tensor_lstm.h"
 #include "compress/transforms/ht/ht_decomposition.h"
 #include "sim/core/accelerator.h"
+#include "tests/sim_harness.h"
 #include "workload.pb.h"
 
 namespace codesim::test::tensor_lstm {
@@ -96,21 +92,17 @@ inline const std::vector<int64_t> kVideoCols = {8, 20, 20, 18};
 // [W_ih | W_hh]: 57,856 = 8 x 8 x 8 x 113 columns.
 inline const std::vector<int64_t> kVideoConcatCols = {8, 8, 8, 113};
 
-// Jobs run through the systolic tests' harness: one op on one model, in one simulation.
-using systolic::Job;
+// One op on one model; the model keeps no outputs the tests read.
+using test::Job;
 
 // Owns the models of one test; all must be made before run() (SystemC elaborates once).
-class Models {
+class Models : public test::Models {
  public:
   arch::TensorLstmModel& make(const arch::TensorLstmParams& p) {
-    models_.push_back(std::make_unique<arch::TensorLstmModel>(
-        sc_core::sc_module_name(("tl" + std::to_string(models_.size())).c_str()), p));
-    return *models_.back();
+    return add<arch::TensorLstmModel>("tl", p);
   }
-  static void run(std::vector<Job>& jobs) { systolic::Models::run(jobs); }
-
- private:
-  std::vector<std::unique_ptr<arch::TensorLstmModel>> models_;
+  // Runs every job, in order, in one simulation. Call once per process.
+  static void run(std::vector<Job>& jobs) { run_jobs(jobs); }
 };
 
 // The configs of the README: 16 PEs, 1 GHz, int16, 16 banks.
