@@ -9,6 +9,7 @@
 
 #include "arch/models/nm_sparse/nm_sparse.h"
 #include "arch/models/systolic/systolic.h"
+#include "arch/models/systolic/tests/systolic_test_util.h"
 #include "sim/core/accelerator.h"
 #include "tests/sim_harness.h"
 #include "workload.pb.h"
@@ -54,11 +55,8 @@ inline ir::v1::Op* add_gemm(ir::v1::Workload& w, const std::string& name, int64_
   return op;
 }
 
-// One op on one model, with the functional outputs of an nm_sparse or systolic model.
-struct Job : test::Job {
-  std::vector<int64_t> int_out;
-  std::vector<float> fp_out;
-};
+// One op on an nm_sparse or systolic model, with its functional outputs.
+using systolic::Job;
 
 // Owns the models of one test; all must be made before run() (SystemC elaborates once).
 class Models : public test::Models {
@@ -75,8 +73,8 @@ class Models : public test::Models {
       if (auto* s = dynamic_cast<arch::NmSparseModel*>(j.model)) {
         j.int_out = s->last_int_outputs();
         j.fp_out = s->last_fp_outputs();
-      } else if (auto* y = dynamic_cast<arch::SystolicModel*>(j.model)) {
-        j.int_out = y->last_int_outputs();
+      } else {
+        systolic::collect_outputs(j);
       }
     });
   }

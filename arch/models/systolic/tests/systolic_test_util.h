@@ -111,6 +111,14 @@ struct Job : test::Job {
   std::vector<float> fp_out;
 };
 
+// After j's op: the functional outputs, when j.model is a systolic model.
+inline void collect_outputs(Job& j) {
+  if (auto* s = dynamic_cast<arch::SystolicModel*>(j.model)) {
+    j.int_out = s->last_int_outputs();
+    j.fp_out = s->last_fp_outputs();
+  }
+}
+
 // Owns the models of one test; all must be made before run() (SystemC elaboration).
 class Models : public test::Models {
  public:
@@ -118,14 +126,7 @@ class Models : public test::Models {
     return add<arch::SystolicModel>("systolic", p);
   }
   // Runs every job, in order, in one simulation. Call once per process.
-  static void run(std::vector<Job>& jobs) {
-    run_jobs(jobs, [](Job& j) {
-      if (auto* s = dynamic_cast<arch::SystolicModel*>(j.model)) {
-        j.int_out = s->last_int_outputs();
-        j.fp_out = s->last_fp_outputs();
-      }
-    });
-  }
+  static void run(std::vector<Job>& jobs) { run_jobs(jobs, collect_outputs); }
 };
 
 }  // namespace codesim::test::systolic
