@@ -30,8 +30,8 @@ struct ModelJob {
   // Results.
   uint64_t start = 0;  // the model's cycle when the op started
   uint64_t cycles = 0;
-  sim::OpOutcome outcome;
-  std::map<std::string, uint64_t> counters;  // what the op added to each counter
+  sim::OpOutcome outcome{};
+  std::map<std::string, uint64_t> counters{};  // what the op added to each counter
 };
 using Job = ModelJob<>;
 

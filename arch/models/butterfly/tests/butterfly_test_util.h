@@ -133,11 +133,11 @@ struct Job {
   sim::Fidelity fidelity = sim::Fidelity::kFast;
   bool functional = false;
   uint64_t cycles = 0;
-  std::vector<uint64_t> op_cycles;
-  sim::OpOutcome outcome;
-  std::map<std::string, uint64_t> counters;
-  std::vector<float> out;
-  std::vector<RunTimes> runs;
+  std::vector<uint64_t> op_cycles{};
+  sim::OpOutcome outcome{};
+  std::map<std::string, uint64_t> counters{};
+  std::vector<float> out{};
+  std::vector<RunTimes> runs{};
 };
 
 inline ButterflyModel* make(const ButterflyParams& p) {

@@ -191,7 +191,8 @@ TEST_CASE("each dataflow's accesses and register needs follow from what stays in
   CHECK(is.noc_ifmap == 3 * 3 * 256);
   CHECK(is.noc_weight == rs.noc_weight);
   // Every dataflow does the same steps: N M3 M2 M0 C2 C0 E3 F S = 768, x 36 active PEs = MACs.
-  for (const sa::Counts* c : {&rs, &ws, &os, &is}) CHECK(c->temporal_steps * 36 == l.macs());
+  for (const sa::Counts* c : {&rs, &ws, &os, &is})
+    CHECK(static_cast<int64_t>(c->temporal_steps) * 36 == l.macs());
   // What each keeps costs register words: rs the C0 x S window, M0 x C0 x S weights, M0 psums;
   // ws one S window and F psums; os F x M0 psums; is C0 x ((F - 1) stride + S) ifmap words.
   const auto need = [&](sa::Dataflow d) { return sa::rf_need(l, t.m0, t.c0, l.f, d); };

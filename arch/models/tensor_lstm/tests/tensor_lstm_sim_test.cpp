@@ -18,12 +18,6 @@ using codesim::ir::v1::Workload;
 using codesim::sim::Fidelity;
 using namespace codesim::test::tensor_lstm;
 
-int64_t product(const std::vector<int64_t>& v) {
-  int64_t p = 1;
-  for (int64_t x : v) p *= x;
-  return p;
-}
-
 // Index of the lstm_cell op.
 int lstm_op(const Workload& w) {
   for (int i = 0; i < w.ops_size(); ++i)
