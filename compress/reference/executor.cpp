@@ -262,7 +262,8 @@ std::vector<Array> Executor::run_kind(const ir::v1::Op& op,
       need(2);
       if (is_adder_weight(tensor(op.inputs(1)))) {
         const bool integer = runs_integer(op);
-        const ActivationQuant q = integer ? activation_quant(*tensor(op.inputs(0))) : ActivationQuant{};
+        const ActivationQuant q =
+            integer ? activation_quant(*tensor(op.inputs(0))) : ActivationQuant{};
         return {kernels::gemm_adder(*in[0], *in[1], optional(in, 2), op.gemm(),
                                     integer ? &q : nullptr)};
       }
@@ -275,7 +276,8 @@ std::vector<Array> Executor::run_kind(const ir::v1::Op& op,
       need(2);
       if (is_adder_weight(tensor(op.inputs(1)))) {
         const bool integer = runs_integer(op);
-        const ActivationQuant q = integer ? activation_quant(*tensor(op.inputs(0))) : ActivationQuant{};
+        const ActivationQuant q =
+            integer ? activation_quant(*tensor(op.inputs(0))) : ActivationQuant{};
         return {kernels::conv2d_adder(*in[0], *in[1], optional(in, 2), op.conv2d(),
                                       integer ? &q : nullptr)};
       }

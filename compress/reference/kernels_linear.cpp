@@ -407,9 +407,7 @@ AdderOperands adder_operands(const Array& x, const Array& w, const ActivationQua
 }
 
 // Integer sums are exact in double below 2^53 (codes of at most 32 bits, far fewer terms).
-float adder_result(double acc, const AdderOperands& o) {
-  return static_cast<float>(acc * o.scale);
-}
+float adder_result(double acc, const AdderOperands& o) { return static_cast<float>(acc * o.scale); }
 
 }  // namespace
 
@@ -435,7 +433,8 @@ Array conv2d_adder(const Array& x, const Array& w, const Array* bias, const ir::
                    const ActivationQuant* qx) {
   const ConvGeometry g = conv_geometry(x.size(), c, w.size());
   const AdderOperands o = adder_operands(x, w, qx);
-  Array out{{g.n, g.f, g.oh, g.ow}, std::vector<float>(static_cast<size_t>(g.n * g.f * g.oh * g.ow))};
+  Array out{{g.n, g.f, g.oh, g.ow},
+            std::vector<float>(static_cast<size_t>(g.n * g.f * g.oh * g.ow))};
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t f = 0; f < g.f; ++f) {
       const int64_t c0 = (f / g.fg()) * g.cg();
@@ -451,9 +450,8 @@ Array conv2d_adder(const Array& x, const Array& w, const Array* bias, const ir::
                 const double xv =
                     inside ? o.x[static_cast<size_t>(((n * g.c + c0 + ci) * g.h + iy) * g.w + ix)]
                            : 0.0;
-                acc -= std::fabs(xv - o.w[static_cast<size_t>(((f * g.cg() + ci) * g.kh + ky) *
-                                                                  g.kw +
-                                                              kx)]);
+                acc -= std::fabs(
+                    xv - o.w[static_cast<size_t>(((f * g.cg() + ci) * g.kh + ky) * g.kw + kx)]);
               }
           out.data[static_cast<size_t>(((n * g.f + f) * g.oh + oy) * g.ow + ox)] =
               adder_result(acc, o);
