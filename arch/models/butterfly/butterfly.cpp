@@ -5,6 +5,7 @@
 #include <complex>
 
 #include "arch/common/fp16.h"
+#include "arch/common/operand_values.h"
 #include "sim/core/registry.h"
 #include "workloads/ir/ir.h"
 
@@ -123,27 +124,9 @@ int64_t fft_width(const ir::v1::Workload& w, const ir::v1::Op& op) {
   return t->shape(t->shape_size() - skip);
 }
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
-  return h;
-}
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-// Tensor values (float data, else pseudo-random in [-1, 1) seeded by name), rounded to FP16.
+// Tensor values (arch/common/operand_values.h, seeded by name), rounded to FP16.
 std::vector<float> values(const ir::v1::Workload& w, const std::string& name, int64_t n) {
-  std::vector<float> v(static_cast<size_t>(n));
-  const ir::v1::Tensor* t = ir::find_tensor(w, name);
-  if (t && t->float_data_size() == n) {
-    for (int64_t i = 0; i < n; ++i) v[i] = t->float_data(static_cast<int>(i));
-  } else {
-    uint64_t state = fnv1a(name);
-    for (auto& x : v) x = static_cast<float>(splitmix64(state) >> 40) / 8388608.0f - 1.0f;
-  }
+  std::vector<float> v = float_operands(ir::find_tensor(w, name), n, name);
   for (auto& x : v) x = round_to_fp16(x);
   return v;
 }

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "arch/common/fp16.h"
+#include "arch/common/operand_values.h"
 #include "arch/common/reference_ops.h"
 #include "sim/core/diagnostics.h"
 #include "sim/core/registry.h"
@@ -120,19 +121,6 @@ const sim::ParamSchema<NmSparseParams>& NmSparseParams::schema() {
 
 namespace {
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
-  return h;
-}
-
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Operand values in the data's order: integer codes (saturated), float data quantized with the
@@ -170,23 +158,16 @@ std::vector<int16_t> int_values(const ir::v1::Tensor* t, int64_t n, int bits,
       v[i] = static_cast<int16_t>(c - zero);
     }
   } else {
-    uint64_t state = fnv1a(seed);
+    uint64_t state = seed_from(seed);
     const uint64_t span = static_cast<uint64_t>(hi - lo) + 1;
-    for (auto& x : v) x = static_cast<int16_t>(lo + static_cast<int64_t>(splitmix64(state) % span));
+    for (auto& x : v)
+      x = static_cast<int16_t>(lo + static_cast<int64_t>(next_random(state) % span));
   }
   return v;
 }
 
 std::vector<float> fp_values(const ir::v1::Tensor* t, int64_t n, const std::string& seed) {
-  std::vector<float> v(static_cast<size_t>(n));
-  if (t && t->float_data_size() == n) {
-    for (int64_t i = 0; i < n; ++i) v[i] = t->float_data(static_cast<int>(i));
-  } else if (t && t->int_data_size() == n) {
-    for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(t->int_data(static_cast<int>(i)));
-  } else {
-    uint64_t state = fnv1a(seed);
-    for (auto& x : v) x = static_cast<float>(splitmix64(state) >> 40) / 8388608.0f - 1.0f;
-  }
+  std::vector<float> v = float_operands(t, n, seed);
   for (auto& x : v) x = round_to_fp16(x);
   return v;
 }

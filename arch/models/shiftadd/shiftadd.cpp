@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include "arch/common/operand_values.h"
 #include "sim/core/diagnostics.h"
 #include "sim/core/registry.h"
 #include "workloads/ir/ir.h"
@@ -130,19 +131,6 @@ const sim::ParamSchema<ShiftAddParams>& ShiftAddParams::schema() {
 }
 
 namespace {
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
-  return h;
-}
-
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 int64_t wrap(int64_t v, int bits) {
   if (bits >= 64) return v;
@@ -589,7 +577,7 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl,
   const int64_t nw = L.groups * L.m * L.c * L.r * L.s;
   if (functional) {
     const std::string seed = task.op.name();
-    uint64_t state = fnv1a(seed + "/x");
+    uint64_t state = seed_from(seed + "/x");
     const bool xquant = xt && xt->float_data_size() == nx && xt->quantization().scale_size() == 1;
     double sx = 1;
     int64_t lo = -(int64_t{1} << (b - 1)), hi = (int64_t{1} << (b - 1)) - 1, zx = 0;
@@ -610,9 +598,9 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl,
       }
     } else {
       for (auto& v : xq)
-        v = lo + static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(hi - lo + 1));
+        v = lo + static_cast<int64_t>(next_random(state) % static_cast<uint64_t>(hi - lo + 1));
     }
-    state = fnv1a(seed + "/w");
+    state = seed_from(seed + "/w");
     wq.resize(static_cast<size_t>(nw));
     const int64_t half = (hi - lo + 1) / 2;
     if (chunk == Chunk::kShift) {
@@ -627,7 +615,7 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl,
           wq[i] = v < 0 ? -1 : v > 0 ? 1 : 0;
           wshift[i] = v == 0 ? -1 : std::ilogb(v) - pmin;
         } else {
-          const uint64_t r = splitmix64(state);
+          const uint64_t r = next_random(state);
           wq[i] = (r & 1) ? -1 : 1;
           wshift[i] = static_cast<int>((r >> 1) % static_cast<uint64_t>(range + 2)) - 1;
           if (wshift[i] < 0) wq[i] = 0;
@@ -642,7 +630,8 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl,
           wq[i] = static_cast<int64_t>(
               std::min(static_cast<double>(half - 1), std::max(static_cast<double>(-half), v)));
         } else {
-          wq[i] = -half + static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(2 * half));
+          wq[i] =
+              -half + static_cast<int64_t>(next_random(state) % static_cast<uint64_t>(2 * half));
         }
       }
     } else {
@@ -659,7 +648,8 @@ void ShiftAddModel::execute(const sim::OpTask& task, const Planned& pl,
             z = q.zero_point(static_cast<int>((i / inner) % wt->shape(q.axis())));
           wq[i] = wt->int_data(static_cast<int>(i)) - z;
         } else {
-          wq[i] = -half + static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(2 * half));
+          wq[i] =
+              -half + static_cast<int64_t>(next_random(state) % static_cast<uint64_t>(2 * half));
         }
       }
     }

@@ -5,6 +5,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "arch/common/operand_values.h"
 #include "compress/reference/executor.h"
 #include "sim/core/diagnostics.h"
 #include "sim/core/registry.h"
@@ -286,35 +287,6 @@ void TensorLstmModel::time_stage(const Stage& s, const StageEvents& e) {
 
 namespace {
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
-  return h;
-}
-
-// Float data of a tensor, or seeded values in [-1, 1) so that runs repeat.
-std::vector<float> values_of(const ir::v1::Tensor* t, int64_t n, const std::string& seed) {
-  std::vector<float> v(static_cast<size_t>(n));
-  if (t && t->float_data_size() == n) {
-    for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = t->float_data(static_cast<int>(i));
-    return v;
-  }
-  if (t && t->int_data_size() == n) {
-    for (int64_t i = 0; i < n; ++i)
-      v[static_cast<size_t>(i)] = static_cast<float>(t->int_data(static_cast<int>(i)));
-    return v;
-  }
-  uint64_t state = fnv1a(seed);
-  for (auto& x : v) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    x = static_cast<float>(z >> 40) / 8388608.0f - 1.0f;
-  }
-  return v;
-}
-
 bool weight_data(const ir::v1::Tensor* t, int64_t n) {
   return t && (t->float_data_size() == n || t->int_data_size() == n);
 }
@@ -503,9 +475,10 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
     o.note += "; functional: the weights carry no data";
     return;
   }
-  const std::vector<float> wih = values_of(w_ih, gates * in, "");
-  const std::vector<float> whh = values_of(w_hh, gates * hid, "");
-  const std::vector<float> b = bias ? values_of(bias, gates, "") : std::vector<float>(gates, 0.0f);
+  const std::vector<float> wih = float_operands(w_ih, gates * in, "");
+  const std::vector<float> whh = float_operands(w_hh, gates * hid, "");
+  const std::vector<float> b =
+      bias ? float_operands(bias, gates, "") : std::vector<float>(gates, 0.0f);
   if (concatenated) {
     std::vector<float> cat(static_cast<size_t>(gates * (in + hid)));
     for (int64_t r = 0; r < gates; ++r) {
@@ -518,7 +491,7 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
     tensor_lstm::set_values_from_matrix(layers_[1].layer, whh);
   }
   const ir::v1::Tensor* xt = ir::find_tensor(w, op.inputs(0));
-  const std::vector<float> x = values_of(xt, steps * batch * in, op.name() + "/x");
+  const std::vector<float> x = float_operands(xt, steps * batch * in, op.name() + "/x");
   std::vector<std::vector<std::vector<float>>> pre(layers_.size());
   std::vector<float> h(static_cast<size_t>(batch * hid), 0.0f), c(h);
   out_.assign(static_cast<size_t>(steps * batch * hid), 0.0f);
@@ -643,8 +616,8 @@ void TensorLstmModel::run_linear(const sim::OpTask& task) {
     wait_cycles(c);
   }
   if (!task.functional) return;
-  const std::vector<float> a = values_of(t[0], repeats * x_elems, op.name() + "/a");
-  const std::vector<float> b = values_of(t[1], repeats * w_elems, op.name() + "/b");
+  const std::vector<float> a = float_operands(t[0], repeats * x_elems, op.name() + "/a");
+  const std::vector<float> b = float_operands(t[1], repeats * w_elems, op.name() + "/b");
   if (weight_only) {
     out_ = tensor_lstm::contract(a, la, b, lb, l.net.output, sizes);
   } else {
@@ -658,7 +631,7 @@ void TensorLstmModel::run_linear(const sim::OpTask& task) {
     }
   }
   if (bias) {
-    const std::vector<float> bv = values_of(bias, bias_elems, op.name() + "/bias");
+    const std::vector<float> bv = float_operands(bias, bias_elems, op.name() + "/bias");
     for (size_t i = 0; i < out_.size(); ++i) out_[i] += bv[i % bv.size()];
   }
   const compress::Executor ex(w);
@@ -669,7 +642,7 @@ void TensorLstmModel::run_linear(const sim::OpTask& task) {
   std::vector<const compress::Array*> ins = {swap ? &ba : &aa, swap ? &aa : &ba};
   compress::Array bias_array;
   if (bias) {
-    bias_array = {{bias_elems}, values_of(bias, bias_elems, op.name() + "/bias")};
+    bias_array = {{bias_elems}, float_operands(bias, bias_elems, op.name() + "/bias")};
     ins.push_back(&bias_array);
   }
   const std::vector<compress::Array> ref = ex.run_op(op, ins);
