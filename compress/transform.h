@@ -33,7 +33,7 @@
 //     is excluded earlier by accepts(), never by an exception.
 //
 // Weight layout: every weight a transform touches is viewed as a matrix [outputs x reduction]
-// (WeightLayout): gemm B [K, N] -> [N, K]; conv2d W [F, C/g, kh, kw] -> [F, C/g*kh*kw];
+// (WeightLayout): gemm B [K, N] -> [N, K]; conv2d W [F, C/g, kh, kw] -> [F, C/g*kh*kw],
 // lstm_cell W_ih [4H, I] -> [4H, I], W_hh [4H, H] -> [4H, H]. "Along the reduction dimension"
 // (N:M groups) and "per output channel" (per-channel quantization) refer to this view.
 //
@@ -256,11 +256,11 @@ std::string unique_tensor_name(const ir::v1::Workload& w, const std::string& bas
 int element_bits(const ir::v1::Tensor& t);
 // Stored elements: all elements; for unstructured sparsity the non-zeros of float_data
 // (density * elements for a shape-only tensor); for N:M the n/m * elements value slots (exact
-// when the reduction size is a multiple of m; the nm transform reports exact figures itself);
+// when the reduction size is a multiple of m; the nm transform reports exact figures itself),
 // for a weight matrix holding a TT/HT reconstruction (lstm_cell), its column share of the
 // factors' parameters (the closed forms), so that workload totals count what is stored.
 int64_t stored_params(const ir::v1::Tensor& t);
-// Total storage bits: stored_params * element_bits, plus index metadata (N:M: metadata_bits;
+// Total storage bits: stored_params * element_bits, plus index metadata (N:M: metadata_bits,
 // unstructured: a bitmap of one bit per dense element), plus quantization parameters (32 bits
 // per scale and per zero point when any zero point is non-zero).
 int64_t storage_bits(const ir::v1::Tensor& t);

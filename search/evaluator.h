@@ -4,11 +4,11 @@
 // forked worker (SystemC elaborates once per process); the parent keeps two caches and skips
 // the worker when they already hold everything a point needs:
 //   compress:<choices>  quality, accuracy, size and the compressed workload without weight
-//                       values (shapes and annotations, all the simulator reads);
+//                       values (shapes and annotations, all the simulator reads),
 //   op:<hash>           one op's cycles, energy and MACs, keyed by a hash of (the op and its
 //                       tensors' shapes and annotations without names or values, the hardware
 //                       parameters, technology, fidelity and the codesim build), so repeated
-//                       layers and repeated points are simulated once;
+//                       layers and repeated points are simulated once,
 //   area:<hash>         the hardware's area and clock.
 
 #include <map>

@@ -1,13 +1,13 @@
 #pragma once
 // The fold loop of one op on a systolic array, in either fidelity, around a FoldMemory.
 //
-//   cycle  every fold is handed to an array object that is ticked every cycle; fold completion
-//          comes from the array;
+//   cycle  every fold is handed to an array object that is ticked every cycle, and fold
+//          completion comes from the array
 //   fast   the same folds in the same order with the same memory, each advanced in one step of
-//          the fold length F.
+//          the fold length F
 //
 // Fold timing:
-//   overlap false  fold f+1 may start the cycle after fold f's last output (F later);
+//   overlap false  fold f+1 may start the cycle after fold f's last output (F later)
 //   overlap true   fold f+1 may start `interval` cycles after fold f (the next fold's fill
 //                  overlaps the current fold's drain), unless some read of fold f+1 waits for
 //                  fold f's end (no room to double buffer, or partial sums coming back).

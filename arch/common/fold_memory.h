@@ -6,11 +6,11 @@
 // reads and what it writes.
 //
 // Rules:
-//   - fold 0's tiles are read when the op starts;
+//   - fold 0's tiles are read when the op starts
 //   - when fold f starts, fold f+1's tiles are read (prefetch into the second half of each
 //     buffer) if the buffer can hold both tiles or keeps the operand resident; otherwise that
-//     read waits until fold f has finished (issued the cycle after its last output);
-//   - a fold starts only when all its reads are complete;
+//     read waits until fold f has finished (issued the cycle after its last output)
+//   - a fold starts only when all its reads are complete
 //   - when the last K tile of an output tile finishes, its final outputs are written at operand
 //     width (unless they stay on chip). Partial sums that do not fit the ofmap buffer are written
 //     at accumulator width after every K tile but the last, and read back for the next K tile

@@ -10,7 +10,7 @@
 //     UINT. The activation is quantized, q_x = clamp(round_half_even(x / s_x) + z_x) to its
 //     `bits` (signed for INT), and the op accumulates (q_x - z_x)(q_w - z_w) exactly in int64.
 //     The output is acc * s_x * s_w formed in double and rounded once to float32, plus the
-//     float32 bias. Weight scales may be per channel along the output axis (gemm: N, axis 1;
+//     float32 bias. Weight scales may be per channel along the output axis (gemm: N, axis 1,
 //     conv2d: filters, axis 0).
 //   * Integer, multiplication-free: gemm and conv2d with such an activation whose weight is
 //     annotated structure.pow2 (exact power-of-two values: integer codes w * 2^-min_exponent,

@@ -20,7 +20,7 @@
 //             max(ceil(bits / B_out), kept outputs), after a fused LayerNorm's two statistics
 //             passes over the row (2 ceil(width / 2U) cycles, the RTL's streaming LayerNorm).
 //
-// Bank sharing (paper Fig. 13). Butterfly-linear mode: buffers A and B alternate between runs;
+// Bank sharing (paper Fig. 13). Butterfly-linear mode: buffers A and B alternate between runs,
 // run k computes in one while run k+1 loads into the other, where P2S reads run k-1's results
 // ahead of the S2P (load k+1 starts when store k-1 starts and cannot finish before it). FFT mode:
 // a complex vector takes the same half of A (real) and B (imaginary); the stages use every read

@@ -773,7 +773,7 @@ void NmSparseModel::run_vector(const sim::OpTask& task) {
     elements = rows * len;
     const uint64_t pass = static_cast<uint64_t>(ceil_div(len, p_.softmax_lanes));
     const uint64_t depth = 3 * pass + static_cast<uint64_t>(p_.softmax_latency);
-    // Per element: max compare, exp range reduction, sum (adds); exp (2 mults), scale (mults);
+    // Per element: max compare, exp range reduction, sum (adds); exp (2 mults), scale (mults),
     // per row a reciprocal by Newton iteration (4 mults).
     softmax_adds_ += static_cast<uint64_t>(3 * elements);
     softmax_mults_ += static_cast<uint64_t>(3 * elements + 4 * rows);

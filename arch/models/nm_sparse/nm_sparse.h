@@ -99,7 +99,7 @@ class NmSparseModel : public sim::Accelerator {
   std::vector<float> fp_out_;
   nm_sparse::NmPattern last_pattern_;
 
-  // Attention chains in flight: Q·Kᵀ output rows per sub (cycle of row 0), by softmax op name;
+  // Attention chains in flight: Q·Kᵀ output rows per sub (cycle of row 0), by softmax op name,
   // the cycle each sub's S·V folds may start, by S·V op name.
   struct QkRows {
     std::vector<uint64_t> row0;

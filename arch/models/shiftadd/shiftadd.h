@@ -85,7 +85,7 @@ class ShiftAddModel : public sim::Accelerator {
   // The mapping of an op by name (after the first run_op).
   const shiftadd::Mapping* mapping(const std::string& op) const;
   // Outputs of the last op in functional mode: integer accumulator values in the output tensor's
-  // layout (mult: sum (q_x - z_x)(q_w - z_w); shift: sum (q_x - z_x) * sign * 2^(p - p_min);
+  // layout (mult: sum (q_x - z_x)(q_w - z_w); shift: sum (q_x - z_x) * sign * 2^(p - p_min),
   // adder: -sum |(q_x - z_x) - q_w|).
   const std::vector<int64_t>& last_outputs() const { return out_; }
 

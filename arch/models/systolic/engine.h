@@ -2,7 +2,7 @@
 // The fold loop of one op in either fidelity.
 //
 //   cycle  every fold is staged (its edge lanes and stationary tile, with real values in
-//          functional mode) and handed to an arch::SystolicArray that is ticked every cycle;
+//          functional mode) and handed to an arch::SystolicArray that is ticked every cycle,
 //          counters come from the array's per-cycle events, fold completion from the array.
 //   fast   the same folds in the same order with the same memory scheduler, each advanced in
 //          one step; counters from closed forms per fold; in functional mode each fold's

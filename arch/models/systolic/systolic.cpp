@@ -106,7 +106,7 @@ std::vector<int16_t> int_values(const ir::v1::Tensor* t, int64_t n, int bits,
   return v;
 }
 
-// Floating-point operand values: float data, else integer codes, else pseudo-random in [-1, 1);
+// Floating-point operand values: float data, else integer codes, else pseudo-random in [-1, 1),
 // rounded to binary16 for fp16 operands.
 std::vector<float> fp_values(const ir::v1::Tensor* t, int64_t n, bool half,
                              const std::string& seed) {

@@ -84,7 +84,7 @@ struct Grouping {
 };
 Grouping make_grouping(int64_t M, int64_t N, int64_t pes, int64_t cols_per_group);
 
-// Times a stage and counts its actions. Cycle mode enumerates every cycle's bank accesses;
+// Times a stage and counts its actions. Cycle mode enumerates every cycle's bank accesses,
 // fast mode uses the closed forms of a conflict-free stage when the geometry is marked
 // conflict_free, and enumerates otherwise (the tests check that both agree).
 StageEvents run_stage(const StageGeometry& g, const LetterSizes& sizes, const EngineConfig& cfg);

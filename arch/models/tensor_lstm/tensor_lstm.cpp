@@ -360,7 +360,7 @@ void TensorLstmModel::run_lstm(const sim::OpTask& task) {
     layers_.push_back(layer(s_hh, hid, w_hh));
   }
 
-  // What must be on chip: every factor, weight-only product and the bias in the weight SRAM;
+  // What must be on chip: every factor, weight-only product and the bias in the weight SRAM,
   // the largest X-dependent tensor in each working buffer. Only the factors and the bias
   // (`params`) come from DRAM: the products are formed on chip.
   int64_t weight_elems = bias ? gates : 0, work_elems = 0, params = bias ? gates : 0;

@@ -49,8 +49,8 @@ TEST_CASE("a pow2 gemm runs as integer shifts of the activation codes", "[unit]"
   gemm(mk, 1, 2, 3);
   Executor e(mk.w, Arithmetic::kInteger);
   REQUIRE(e.integer_ops() == std::vector<std::string>{"fc"});
-  // x codes round([1, -0.5, 0.3] / 0.25) = [4, -2, 1];
-  // column 0: 4*4 + (-2)(-8) + 1*1 = 33 -> 33 * 0.25 * 2^-3 = 1.03125;
+  // x codes round([1, -0.5, 0.3] / 0.25) = [4, -2, 1],
+  // column 0: 4*4 + (-2)(-8) + 1*1 = 33 -> 33 * 0.25 * 2^-3 = 1.03125,
   // column 1: 4(-2) + (-2)(1) + 1*0 = -10 -> -0.3125.
   const Array x = array({1, 3}, {1.0f, -0.5f, 0.3f});
   const Array y = e.run_op(mk.w.ops(0), {&x}).at(0);

@@ -290,7 +290,7 @@ TEST_CASE("nm_sparse: DRAM weight traffic equals the compressed weight size", "[
 
 TEST_CASE("nm_sparse: int8 outputs are bit-exact against the reference executor", "[sim]") {
   namespace cmp = codesim::compress;
-  // x [16, 96] -> fc_a (96 -> 40, 2:4 indices) ; x -> fc_b (96 -> 24, 1:8 bitmap) ;
+  // x [16, 96] -> fc_a (96 -> 40, 2:4 indices) ; x -> fc_b (96 -> 24, 1:8 bitmap),
   // x -> fc_c (96 -> 16, dense), all int8 with symmetric per-tensor activations.
   ir::Workload w;
   w.set_name("mlp");

@@ -1,5 +1,5 @@
 // The nm_sparse model on whole workloads: a compressed Fashion-MNIST ViT imported from ONNX
-// (per-layer N:M, int8) bit-exact against the reference executor with its attention on chip;
+// (per-layer N:M, int8) bit-exact against the reference executor with its attention on chip,
 // patch-embedding convolutions as GEMMs; the attention scale fused into the softmax unit; layout,
 // reduce and generic ops by their rules.
 
@@ -247,7 +247,7 @@ TEST_CASE("nm_sparse: a patch-embedding convolution runs as its GEMM", "[sim]") 
 }
 
 TEST_CASE("nm_sparse: an attention scale between Q·Kᵀ and the softmax is fused into it", "[sim]") {
-  // scores = Q·Kᵀ [2 heads, 32, 32]; then x 1/4 (scalar), / 4 (scalar) or + mask [32, 32];
+  // scores = Q·Kᵀ [2 heads, 32, 32]; then x 1/4 (scalar), / 4 (scalar) or + mask [32, 32],
   // softmax; S·V.
   const int64_t heads = 2, seq = 32, hd = 16;
   const auto chain = [&](const std::string& kind) {

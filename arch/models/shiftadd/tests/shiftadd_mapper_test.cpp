@@ -1,6 +1,6 @@
 // The mapper and the chunk-level rules: every mapping it returns is valid for its dataflow and the
 // least-EDP one among all valid tilings (checked by exhaustive enumeration); the auto-mapper's
-// dataflow combination has the least network EDP of the 64; PEs follow NASA's area allocation;
+// dataflow combination has the least network EDP of the 64; PEs follow NASA's area allocation,
 // the layer pipeline's beat is the busiest chunk; bad parameters are located errors.
 
 #include <algorithm>
@@ -193,7 +193,7 @@ TEST_CASE("each dataflow's accesses and register needs follow from what stays in
   // Every dataflow does the same steps: N M3 M2 M0 C2 C0 E3 F S = 768, x 36 active PEs = MACs.
   for (const sa::Counts* c : {&rs, &ws, &os, &is})
     CHECK(static_cast<int64_t>(c->temporal_steps) * 36 == l.macs());
-  // What each keeps costs register words: rs the C0 x S window, M0 x C0 x S weights, M0 psums;
+  // What each keeps costs register words: rs the C0 x S window, M0 x C0 x S weights, M0 psums,
   // ws one S window and F psums; os F x M0 psums; is C0 x ((F - 1) stride + S) ifmap words.
   const auto need = [&](sa::Dataflow d) { return sa::rf_need(l, t.m0, t.c0, l.f, d); };
   CHECK(need(sa::Dataflow::kRs).ifmap == 6);
@@ -328,7 +328,7 @@ TEST_CASE("the auto-mapper picks the dataflow combination of least network EDP",
       jobs.push_back(j);
     }
   Models::run(jobs);
-  // EDP of every model from its counters priced by the table (not from the mapper's estimate);
+  // EDP of every model from its counters priced by the table (not from the mapper's estimate),
   // the delay is the pipeline beat, the busiest chunk's cycles (ops are named by their chunk).
   std::vector<double> energy(ms.size()), cycles(ms.size());
   std::vector<std::map<char, double>> busy(ms.size());

@@ -29,7 +29,7 @@ inline int64_t conv_out(int64_t in, int64_t k, int64_t stride, int64_t pad) {
 
 // Ops built with the zoo's WorkloadBuilder (op `x` reads `x.weight`, `x.bias`, writes `x.out`),
 // each with its own input `x.in`, then made shift (pow2) or adder ops. With `data`, activations
-// carry float data quantized per tensor (dtype INT, `act_bits`, scale 2^-3, zero point 0);
+// carry float data quantized per tensor (dtype INT, `act_bits`, scale 2^-3, zero point 0),
 // multiply weights carry int8 codes, shift weights exact powers of two in [2^-6, 2^0] (and
 // zeros), adder weights floats on the activation grid and off it; biases are zero (the model
 // accumulates without them).

@@ -11,10 +11,10 @@
 // RFs, 64 Ki-word GB, all x2 or x4 in its 8-bit mode). Four deliberate generalizations, each
 // reducing to ShiftAddNAS when the parameters equal its own:
 //   1. a capacity holds what it holds: the constraints are <= (ShiftAddNAS writes strict <
-//      against its constants, which leaves one word of every RF and one PE unused);
+//      against its constants, which leaves one word of every RF and one PE unused),
 //   2. partial sums have their own width (GB, NoC and RF ofmap traffic at psum_bits; final
-//      outputs go to DRAM at data_bits); ShiftAddNAS uses one width for everything;
-//   3. a conv with a 1-row output (E = 1) may use E1 = 1 (ShiftAddNAS allows it only for FC);
+//      outputs go to DRAM at data_bits); ShiftAddNAS uses one width for everything,
+//   3. a conv with a 1-row output (E = 1) may use E1 = 1 (ShiftAddNAS allows it only for FC),
 //   4. every layer type pays for every level. ShiftAddNAS zeroes the DRAM, GB and NoC costs of its
 //      "Add" type (attention matmuls whose operands are on chip); a NASA adder layer is a
 //      convolution fed from DRAM like the others.

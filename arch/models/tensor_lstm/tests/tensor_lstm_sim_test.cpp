@@ -230,7 +230,7 @@ TEST_CASE("tensor_lstm: DRAM carries the factors once when they fit and every st
   auto& s640 = models.make(big);
   std::vector<Job> jobs = {{&s16, &tt, 0}, {&s640, &tt, 0}, {&s16, &fdht, 0}};
   Models::run(jobs);
-  // int16: 2 bytes per element. Stored: TT cores 3,360 + dense W_hh 262,144 + bias 1,024;
+  // int16: 2 bytes per element. Stored: TT cores 3,360 + dense W_hh 262,144 + bias 1,024,
   // FDHT: leaves 4 (16·8 + 4·8 + 4·8 + 4·113) + transfer 4·4·4 · 2 + 4·4 (root) + bias 1,024.
   const uint64_t tt_params = 3360 + 262144 + 1024;
   const uint64_t fdht_params = 4 * (16 * 8 + 4 * 8 + 4 * 8 + 4 * 113) + 2 * 64 + 16 + 1024;
