@@ -158,14 +158,11 @@ class TransformRegistry {
   std::map<std::string, TransformEntry> entries_;
 };
 
-// Transform classes T (deriving from Transform) provide:
-//   struct Params { ...; static const sim::ParamSchema<Params>& schema(); };
-//   static constexpr const char* kSummary = "one line for listings";
-//   static std::vector<std::string> op_kinds();  // e.g. {"gemm", "conv2d"}
-//   explicit T(const Params&);
-// and optionally, for constraints between parameters (n < m), reported with the step's location:
-//   static void check(const Params&, const YAML::Node& step, const std::string& file,
-//                     const std::string& path, sim::Diagnostics& diags);
+// Transform classes T (deriving from Transform) provide a nested `Params` struct with a static
+// `schema()` returning its sim::ParamSchema, a `kSummary` string (one line for listings), a
+// static `op_kinds()` listing the op kinds they accept (e.g. gemm, conv2d) and a constructor
+// from `const Params&`. Optionally, for constraints between parameters (n < m) reported with the
+// step's location, a static `check(params, step node, file, path, diagnostics)`.
 template <class T, class = void>
 struct HasCheck : std::false_type {};
 template <class T>

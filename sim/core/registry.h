@@ -44,12 +44,10 @@ class Registry {
   std::map<std::string, AcceleratorEntry> accelerators_;
 };
 
-// Model classes provide:
-//   using Params = ...;                       // with static const ParamSchema<Params>& schema()
-//   static constexpr const char* kSummary = "...";
-//   Model(const sc_core::sc_module_name&, const Params&);
-// and may declare `static constexpr bool kSeparableOps = true;` (see AcceleratorEntry); a model
-// that does not is taken as not separable, which is always safe.
+// Model classes provide a `Params` type with a static `schema()` returning its ParamSchema, a
+// `kSummary` string and a constructor from (sc_module_name, const Params&). They may declare
+// `static constexpr bool kSeparableOps = true` (see AcceleratorEntry); a model that does not is
+// taken as not separable, which is always safe.
 template <class Model, class = void>
 struct SeparableOps : std::false_type {};
 template <class Model>
