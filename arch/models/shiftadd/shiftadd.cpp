@@ -96,6 +96,13 @@ const sim::ParamSchema<ShiftAddParams>& ShiftAddParams::schema() {
         .def(72)
         .range(1, 1 << 20)
         .unit("bytes");
+    p.choice("rf_sizing", &P::rf_sizing, {"bytes", "words"},
+             "what *_rf_bytes fix in the shift and adder chunks: bytes = their RFs have those "
+             "bytes (a 6-bit chunk holds more words than the 8-bit multiply chunk); words = their "
+             "RFs hold as many words as the multiply chunk's (*_rf_bytes at mult_bits), each of "
+             "the chunk's width, so 6-bit ifmap and weight RFs are 6/8 the size (psum RFs: "
+             "psum_bits in every chunk)")
+        .def("bytes");
     p.integer("gb_bytes", &P::gb_bytes, "shared global buffer (Eyeriss-like: 128 KiB)")
         .def(131072)
         .range(64, int64_t{1} << 34)
@@ -213,9 +220,9 @@ ShiftAddModel::ShiftAddModel(const sc_core::sc_module_name& name, const Params& 
     hw_[c].pes = pes_[c];
     hw_[c].op_bits = chunk_bits(static_cast<Chunk>(c));
     hw_[c].psum_bits = static_cast<int>(p.psum_bits);
-    hw_[c].ifmap_rf_words = p.ifmap_rf_bytes * 8 / hw_[c].op_bits;
-    hw_[c].weight_rf_words = p.weight_rf_bytes * 8 / hw_[c].op_bits;
-    hw_[c].psum_rf_words = p.psum_rf_bytes * 8 / p.psum_bits;
+    hw_[c].ifmap_rf_words = rf_words(static_cast<Chunk>(c), 0);
+    hw_[c].weight_rf_words = rf_words(static_cast<Chunk>(c), 1);
+    hw_[c].psum_rf_words = rf_words(static_cast<Chunk>(c), 2);
     hw_[c].ops_per_pe_cycle =
         p.datapath_bits > 0 ? static_cast<double>(p.datapath_bits) / hw_[c].op_bits : 1.0;
   }
@@ -363,12 +370,27 @@ Component ShiftAddModel::pe_component(Chunk c, int part) const {
   return u;
 }
 
+int64_t ShiftAddModel::rf_words(Chunk c, int which) const {
+  const int64_t bytes = which == 0   ? p_.ifmap_rf_bytes
+                        : which == 1 ? p_.weight_rf_bytes
+                                     : p_.psum_rf_bytes;
+  if (which == 2) return bytes * 8 / p_.psum_bits;
+  const int64_t word_bits = p_.rf_sizing == "words" ? p_.mult_bits : chunk_bits(c);
+  return bytes * 8 / word_bits;
+}
+
+int64_t ShiftAddModel::rf_bytes(Chunk c, int which) const {
+  if (which == 2 || p_.rf_sizing != "words")
+    return which == 0 ? p_.ifmap_rf_bytes : which == 1 ? p_.weight_rf_bytes : p_.psum_rf_bytes;
+  return (rf_words(c, which) * chunk_bits(c) + 7) / 8;
+}
+
 Component ShiftAddModel::rf_component(Chunk c, int which) const {
   Component r;
   r.name = std::string(shiftadd::chunk_name(c)) + "_rf_" + kRfNames[which];
   r.klass = ComponentClass::kSram;
   r.count = pes_[static_cast<int>(c)];
-  r.bytes = which == 0 ? p_.ifmap_rf_bytes : which == 1 ? p_.weight_rf_bytes : p_.psum_rf_bytes;
+  r.bytes = rf_bytes(c, which);
   r.port_bits = which == 2 ? static_cast<int>(p_.psum_bits) : chunk_bits(c);
   r.word_bits = 1;  // counters count bits
   return r;

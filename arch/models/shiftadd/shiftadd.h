@@ -37,6 +37,7 @@ struct ShiftAddParams {
   int64_t ifmap_rf_bytes = 24;
   int64_t weight_rf_bytes = 448;
   int64_t psum_rf_bytes = 72;
+  std::string rf_sizing = "bytes";
   int64_t gb_bytes = 131072;
   double dram_bandwidth = 0;
   std::string dataflow_mult = "auto";
@@ -98,6 +99,9 @@ class ShiftAddModel : public sim::Accelerator {
   void plan(const ir::v1::Workload& w);
   Component pe_component(shiftadd::Chunk c, int part) const;
   Component rf_component(shiftadd::Chunk c, int which) const;
+  // Words and bytes of RF `which` (0 ifmap, 1 weight, 2 psum) of one PE of chunk c.
+  int64_t rf_words(shiftadd::Chunk c, int which) const;
+  int64_t rf_bytes(shiftadd::Chunk c, int which) const;
   int chunk_bits(shiftadd::Chunk c) const;
   // One PE of chunk c with its three RFs, priced by cost_table.
   double pe_area_um2(shiftadd::Chunk c) const;

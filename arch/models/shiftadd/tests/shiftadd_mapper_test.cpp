@@ -413,6 +413,66 @@ TEST_CASE("PEs are allocated in proportion to each chunk's ops under the area bu
   }
 }
 
+TEST_CASE("6-bit chunks sized in words hold the multiply chunk's RF words in fewer bytes",
+          "[sim]") {
+  Builder b;
+  Conv c;
+  c.h = c.w = 8, c.c = 16, c.filters = 16, c.kernel = 3, c.pad = 1;
+  b.conv("m0", c, Kind::kMult).conv("s0", c, Kind::kShift).conv("a0", c, Kind::kAdder);
+  Models models;
+  const std::vector<std::string> mix = {"accelerator.op_mix_mult=1", "accelerator.op_mix_shift=1",
+                                        "accelerator.op_mix_adder=1"};
+  std::vector<std::string> bytes_over = mix, words_over = mix;
+  bytes_over.push_back("accelerator.rf_sizing=bytes");
+  words_over.push_back("accelerator.rf_sizing=words");
+  ShiftAddModel& bytes = models.make(params("nasa_hybrid.yaml", bytes_over));
+  ShiftAddModel& words = models.make(params("nasa_hybrid.yaml", words_over));
+  const auto rf_of = [](const ShiftAddModel& m, const std::string& name) {
+    for (const auto& comp : m.components())
+      if (comp.name == name) return comp.bytes;
+    FAIL("no component " << name);
+    return int64_t{0};
+  };
+  // Eyeriss RFs 24 / 448 / 72 B: 24 / 448 words of 8 bits, 24 psums of 24 bits.
+  for (const sa::Chunk ch : {sa::Chunk::kShift, sa::Chunk::kAdder}) {
+    const std::string name = sa::chunk_name(ch);
+    CHECK(words.chunk_hw(ch).ifmap_rf_words == 24);
+    CHECK(words.chunk_hw(ch).weight_rf_words == 448);
+    CHECK(words.chunk_hw(ch).psum_rf_words == 24);
+    CHECK(rf_of(words, name + "_rf_ifmap") == 24 * 6 / 8);
+    CHECK(rf_of(words, name + "_rf_weight") == 448 * 6 / 8);
+    CHECK(rf_of(words, name + "_rf_psum") == 72);
+    // Sized in bytes, the same 24 / 448 B hold 6-bit words: 32 and 597 of them.
+    CHECK(bytes.chunk_hw(ch).ifmap_rf_words == 24 * 8 / 6);
+    CHECK(bytes.chunk_hw(ch).weight_rf_words == 448 * 8 / 6);
+    CHECK(rf_of(bytes, name + "_rf_weight") == 448);
+  }
+  CHECK(words.chunk_hw(sa::Chunk::kMult).weight_rf_words == 448);
+  CHECK(rf_of(words, "mult_rf_weight") == 448);
+  // Smaller 6-bit PEs: the same area budget and op mix buy more of them.
+  const auto total = [](const ShiftAddModel& m) {
+    return m.pes(sa::Chunk::kMult) + m.pes(sa::Chunk::kShift) + m.pes(sa::Chunk::kAdder);
+  };
+  CHECK(total(words) > total(bytes));
+  // The words also bound the mapping: the shift and adder layers' tilings fit 24 ifmap words.
+  const codesim::ir::v1::Workload w = b.workload();
+  std::vector<Job> jobs;
+  for (int op = 1; op < 3; ++op) {
+    Job j;
+    j.model = &words, j.workload = &w, j.op = op;
+    jobs.push_back(j);
+  }
+  Models::run(jobs);
+  for (const Job& j : jobs) {
+    REQUIRE(j.mapping != nullptr);
+    const sa::Tiling& t = j.mapping->tiling;
+    const sa::Layer l = sa::layer_of(w, w.ops(j.op));
+    const sa::RfNeed need = sa::rf_need(l, t.m0, t.c0, l.f / t.f3, j.mapping->dataflow);
+    CHECK(need.ifmap <= 24);
+    CHECK(need.weight <= 448);
+  }
+}
+
 TEST_CASE("chunks are layer-pipelined: the beat is the busiest chunk, latency all of them",
           "[sim]") {
   Builder b;
