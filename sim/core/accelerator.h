@@ -21,11 +21,13 @@ namespace codesim::sim {
 enum class Fidelity { kCycle, kFast };
 const char* fidelity_name(Fidelity f);
 
-// A named interval of an op, shown on the trace timeline (load, compute, drain, ...).
+// A named interval of an op, shown on the trace timeline (load, compute, drain, ...). Phases of
+// one track must not overlap; a model whose stages overlap puts each resource on its own track.
 struct Phase {
   std::string name;
   uint64_t begin_cycle = 0;
   uint64_t end_cycle = 0;
+  std::string track;  // the trace row, e.g. "engines"; empty = "phases"
 };
 
 // What a model reports about one op besides its counters.

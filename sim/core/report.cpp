@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 #include "sim/core/diagnostics.h"
@@ -198,11 +199,20 @@ json trace_json(const RunResult& r) {
                     {"args", {{"name", r.model + ": " + r.workload}}}});
   events.push_back(
       {{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", 1}, {"args", {{"name", "ops"}}}});
-  events.push_back({{"name", "thread_name"},
-                    {"ph", "M"},
-                    {"pid", 1},
-                    {"tid", 2},
-                    {"args", {{"name", "phases"}}}});
+  // One trace row per phase track, in order of first appearance; untracked phases share one.
+  std::map<std::string, int> tids;
+  for (const auto& o : r.ops)
+    for (const auto& p : o.phases) {
+      const std::string track = p.track.empty() ? "phases" : p.track;
+      if (tids.count(track)) continue;
+      const int tid = static_cast<int>(tids.size()) + 2;
+      tids[track] = tid;
+      events.push_back({{"name", "thread_name"},
+                        {"ph", "M"},
+                        {"pid", 1},
+                        {"tid", tid},
+                        {"args", {{"name", track}}}});
+    }
   for (const auto& o : r.ops) {
     if (!o.supported) continue;
     events.push_back({{"name", o.name},
@@ -222,7 +232,7 @@ json trace_json(const RunResult& r) {
                         {"cat", o.name},
                         {"ph", "X"},
                         {"pid", 1},
-                        {"tid", 2},
+                        {"tid", tids.at(p.track.empty() ? "phases" : p.track)},
                         {"ts", static_cast<double>(p.begin_cycle) * us_per_cycle},
                         {"dur", static_cast<double>(p.end_cycle - p.begin_cycle) * us_per_cycle}});
   }
