@@ -517,7 +517,18 @@ uint64_t ButterflyModel::run_bp(const sim::OpTask& task, int index) {
       return static_cast<uint64_t>(v.cycles);
     });
     const int64_t pairs = p.stages * (p.length / 2);
+    int64_t k = 0;
     for (const RunTimes& r : runs) {
+      // The run's stages on the trace, one row per resource (they overlap across runs).
+      const std::string run = p.name + " run " + std::to_string(k++);
+      const auto phase = [&task, &run](const char* what, uint64_t b, uint64_t e, const char* on) {
+        if (e > b) task.outcome.phases.push_back({run + " " + what, b, e, on});
+      };
+      phase("load", r.load_start, r.load_end, "BP load (S2P)");
+      phase("shortcut", r.shortcut_start, r.shortcut_end, "BP shortcut rows");
+      phase("coefficients", r.coef_start, r.coef_end, "BP coefficient port");
+      phase("compute", r.comp_start, r.comp_end, "BP engines");
+      phase("store", r.store_start, r.store_end, "BP store (P2S)");
       // Cycle fidelity advances simulated time run by run (the engines' compute windows).
       if (cyc && r.comp_end > cycle()) wait_cycles(r.comp_end - cycle());
       const int64_t v = r.vectors;

@@ -44,8 +44,9 @@ RunTimes RunPipeline::next_run(const PassSpec& p, int64_t count, int64_t stack, 
   r.fft = p.fft;
 
   // Load: P2S of the buffer's previous run reads ahead of the S2P; FFT computes hold every port.
+  // Each engine has one S2P, so a load starts after the previous run's load.
   r.in_bits = count * p.in_elems * p.in_elem_bits;
-  uint64_t start = std::max(ready, prev2.store_start);
+  uint64_t start = std::max({ready, prev2.store_start, prev.load_end});
   uint64_t not_before = prev2.store_end;
   if (p.fft || prev.fft) start = std::max(start, prev.comp_end);
   if (prev.fft && !p.fft) {

@@ -5,7 +5,7 @@
 //
 //   load      S2P writes one element per cycle into the engine's banks, zero padding included,
 //             fed by the input port: max(ceil(bits / B_in), n). The port itself is busy only for
-//             ceil(bits / B_in).
+//             ceil(bits / B_in). An engine has one S2P: a load starts after the previous one.
 //   shortcut  a fused residual add's operand rows go over the input port, in its first gap
 //             after the run's load, into each engine's shortcut FIFO (shortcut_depth words, RTL
 //             sif_fifo: 1024). When two rows fit, a run's rows enter behind the store of the

@@ -2,8 +2,11 @@
 // conflicts and data hazards counted the same in cycle and fast fidelity, functional outputs
 // against the reference executor, fused post-processing, and the dense baseline's engines.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -182,6 +185,81 @@ TEST_CASE("FABNet layers: fast and cycle fidelity report the same and fuse post-
   CHECK_THAT(fj, Catch::Contains("layer0.ffn.norm,layernorm,1,"));
   CHECK_THAT(fj, Catch::Contains("layer0.ffn.gelu,eltwise,1,"));
   CHECK_THAT(fj, Catch::Matches("[\\s\\S]*\nlayer0\\.mix\\.norm,layernorm,1,[0-9]+,0,[\\s\\S]*"));
+}
+
+TEST_CASE("the trace shows every run's stages, one row per resource, by the hardware's rules",
+          "[sim]") {
+  // FABNet-Large, L = 128 on 120 engines: two row groups, so every pass has runs that overlap.
+  const std::string dir = codesim::test::temp_dir();
+  const std::string wl = codesim::test::write_file(
+      dir, "w.yaml", "workload: {zoo: fabnet, variant: large, seq_len: 128}\n");
+  const std::string arch =
+      codesim::test::source_path("arch/models/butterfly/configs/vcu128_be120.yaml");
+  const auto r = codesim::test::run_codesim("run --arch " + arch + " --workload " + wl + " --out " +
+                                            dir + "/o -q --trace");
+  REQUIRE(r.status == 0);
+  const auto trace = nlohmann::json::parse(codesim::test::read_file(dir + "/o/trace.json"));
+  const auto report = nlohmann::json::parse(codesim::test::read_file(dir + "/o/report.json"));
+  const double cycles_per_us = report["clock_mhz"].get<double>();
+  std::map<int, std::string> track;
+  struct Interval {
+    int64_t begin, end;
+    std::string name;
+  };
+  std::map<std::string, std::vector<Interval>> on;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["name"] == "thread_name") track[e["tid"].get<int>()] = e["args"]["name"];
+    if (e["ph"] != "X" || e["tid"].get<int>() < 2) continue;
+    const auto b = std::llround(e["ts"].get<double>() * cycles_per_us);
+    const auto d = std::llround(e["dur"].get<double>() * cycles_per_us);
+    on[track.at(e["tid"].get<int>())].push_back({b, b + d, e["name"]});
+  }
+  for (const char* t :
+       {"BP load (S2P)", "BP engines", "BP store (P2S)", "BP coefficient port", "BP shortcut rows"})
+    REQUIRE(on.count(t));
+  // One S2P, one set of units and one P2S per engine, one coefficient port: a resource's
+  // intervals never overlap.
+  for (auto& [name, v] : on) {
+    INFO(name);
+    std::sort(v.begin(), v.end(),
+              [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+    for (size_t i = 1; i < v.size(); ++i) CHECK(v[i].begin >= v[i - 1].end);
+  }
+  // FFT mode holds every bank port: no load or store beside an FFT compute.
+  const auto& comp = on["BP engines"];
+  int64_t fft_computes = 0, busy = 0;
+  for (const auto& c : comp) {
+    busy += c.end - c.begin;
+    if (c.name.find(".fft.axis") == std::string::npos) continue;
+    ++fft_computes;
+    for (const char* t : {"BP load (S2P)", "BP store (P2S)"})
+      for (const auto& io : on[t]) {
+        INFO(c.name << " beside " << io.name);
+        CHECK((io.end <= c.begin || io.begin >= c.end));
+      }
+  }
+  // 24 layers x (9 sequence-axis runs of 120 of the 1024 columns + 2 hidden-axis runs).
+  CHECK(fft_computes == 24 * (9 + 2));
+  // The engines' busy time on the trace is the model's counter of it.
+  int64_t counted = 0;
+  for (const auto& op : report["ops"])
+    if (op["counters"].contains("bp_compute_cycles"))
+      counted += op["counters"]["bp_compute_cycles"].get<int64_t>();
+  CHECK(busy == counted);
+  // A run loads before it computes and stores after (names: "<pass> run <k> <stage>").
+  std::map<std::string, std::map<std::string, Interval>> runs;
+  for (const auto& [name, v] : on)
+    for (const auto& i : v) {
+      const size_t cut = i.name.rfind(' ');
+      runs[i.name.substr(0, cut)][i.name.substr(cut + 1)] = i;
+    }
+  for (const auto& [run, st] : runs) {
+    INFO(run);
+    REQUIRE(st.count("compute"));
+    REQUIRE(st.count("store"));
+    if (st.count("load")) CHECK(st.at("load").end <= st.at("compute").begin);
+    CHECK(st.at("store").begin >= st.at("compute").end);
+  }
 }
 
 TEST_CASE("a residual the previous op loaded in one row group stays in the shortcut FIFOs",
