@@ -21,11 +21,20 @@ thing, so each column-to-column difference has one named cause:
 For a config without butterfly engines (the dense baseline) the workload is BERT and the columns
 are the authors' baseline model (att_accelerator, head_dim 64, its CLI default) and codesim.
 
-Usage: compare_authors.py [--codesim PATH] [--markdown] CONFIG VARIANT L [L ...]
+With --stages it compares one row group's stage costs instead: for each pass of a FABNet layer,
+the authors' per-call stage times (load, coefficients, compute, write-back; how many runs their
+recurrence charges) beside codesim's, read from the second layer of a `--trace` run: the most
+common duration of each stage over the pass's runs (loads that wait for a store are longer), and
+for the coefficients how many of the runs stream their set and the port cycles of one set
+("kept": the set stays in the weight buffer and is fetched once per pass or not at all).
+
+Usage: compare_authors.py [--codesim PATH] [--markdown] [--stages] CONFIG VARIANT L [L ...]
   CONFIG is a file in configs/ (its engines and port widths are read from it).
 """
 
 import argparse
+import collections
+import json
 import math
 import os
 import re
@@ -170,10 +179,90 @@ def codesim_cycles(binary, config, zoo, variant, seq):
         return sum(int(l.split(",")[col]) for l in lines[1:])
 
 
+def authors_stages(variant, seq, p, ports):
+    """The authors' per-call stage times: {pass: (length, groups, charged, load, coef, compute,
+    write-back)}; the FFT's load and coefficient terms overlap each other, then the compute."""
+    h, f, _ = shape(variant)
+    hp, fp = pow2ceil(h), pow2ceil(f)
+    b_in, b_w, b_out = ports
+    groups = cdiv(seq, p)
+    out = {}
+    for name, e_in, e_out in (("FFT pass 1 (hidden axis, real in)", 16, 32),
+                              ("FFT pass 2 (hidden axis, complex in)", 32, 16)):
+        t_in = max(cdiv(hp * p, b_in // e_in), hp)
+        t_coef = max(cdiv(lg(hp) * hp, b_w // 32), lg(hp) * hp * 32 / (4 * U * 2 * B))
+        wb = max(cdiv(hp * p, b_out // e_out), hp)
+        out[name] = (hp, groups, max(1, groups - 1), t_in, t_coef, hp * lg(hp) / (2 * U), wb)
+    for name, w, runs in (("FFN1", hp, groups * (fp // hp)), ("FFN2", fp, groups)):
+        t_in = max(cdiv(w * p, b_in // 16), w)
+        t_coef = max(cdiv(lg(w) * 2 * w, b_w // 16), lg(w) * 2 * w * 16 / (4 * U * 2 * B))
+        wb = max(cdiv(w * p, b_out // 16), w)
+        out[name] = (w, runs, 1 if runs <= 2 else runs - 1, t_in, t_coef, w * lg(w) / (2 * U), wb)
+    return out
+
+
+def codesim_stages(binary, config, variant, seq):
+    """codesim's runs of the second layer: {pass: (runs, {stage: most common duration})}."""
+    with tempfile.TemporaryDirectory() as d:
+        wl = os.path.join(d, "w.yaml")
+        with open(wl, "w") as f:
+            f.write("workload: {zoo: fabnet, variant: %s, seq_len: %d}\n" % (variant, seq))
+        out = os.path.join(d, "o")
+        subprocess.run([binary, "run", "-q", "--trace", "--arch", config, "--workload", wl,
+                        "--out", out], check=True)
+        trace = json.load(open(os.path.join(out, "trace.json")))
+        mhz = json.load(open(os.path.join(out, "report.json")))["clock_mhz"]
+    stages = collections.defaultdict(lambda: collections.defaultdict(list))
+    for e in trace["traceEvents"]:
+        if e.get("ph") != "X" or e["tid"] < 2 or not e["name"].startswith("layer1."):
+            continue
+        run, stage = e["name"].rsplit(" ", 1)
+        stages[run.split(" run ")[0]][stage].append(round(e["dur"] * mhz))
+    return {name: (len(st["compute"]),
+                   {k: collections.Counter(v).most_common(1)[0][0] for k, v in st.items()},
+                   len(st.get("coefficients", [])))
+            for name, st in stages.items()}
+
+
+def print_stages(binary, config, variant, seq, p, ports, markdown):
+    authors = authors_stages(variant, seq, p, ports)
+    ours = codesim_stages(binary, config, variant, seq)
+    pairs = (("FFT pass 1 (hidden axis, real in)", None),
+             (None, "layer1.mix.fft.axis0"),
+             ("FFT pass 2 (hidden axis, complex in)", "layer1.mix.fft.axis1"),
+             ("FFN1", "layer1.ffn.up"), ("FFN2", "layer1.ffn.down"))
+    h, f, _ = shape(variant)
+    lengths = {"layer1.mix.fft.axis0": pow2ceil(seq), "layer1.mix.fft.axis1": pow2ceil(h),
+               "layer1.ffn.up": pow2ceil(h), "layer1.ffn.down": pow2ceil(f)}
+    cols = ("pass", "length", "runs (charged)", "load", "coefficients", "compute", "write-back")
+    fmt = (lambda r: "| " + " | ".join(r) + " |") if markdown else \
+        (lambda r: "%-40s %6s %14s %7s %12s %8s %10s" % tuple(r))
+    print("%s, %s, L = %d (one layer; codesim: layer 1 of the trace)" %
+          (os.path.basename(config)[:-5], variant, seq))
+    print(fmt(cols))
+    if markdown:
+        print("|" + "---|" * len(cols))
+    for a, c in pairs:
+        if a:
+            n, runs, charged, t_in, t_coef, comp, wb = authors[a]
+            print(fmt(["authors: " + a, str(n), "%d (%d)" % (runs, charged), "%.0f" % t_in,
+                       "%.0f" % t_coef, "%.0f" % comp, "%.0f" % wb]))
+        if c:
+            runs, st, streamed = ours[c]
+            n = lengths[c]
+            # One 4U x 16-bit entry per issue cycle over the coefficient port (README, run stages).
+            coef = "%d x %d" % (streamed, cdiv(lg(n) * n // 2 * 64, ports[1])) if streamed \
+                else "kept"
+            print(fmt(["codesim: " + c.split(".", 1)[1], str(n), str(runs),
+                       str(st.get("load", "—")), coef, str(st["compute"]), str(st["store"])]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--codesim", default=os.path.join(HERE, "../../../build/bin/codesim"))
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--stages", action="store_true",
+                    help="one row group's stage costs per pass instead of the totals")
     ap.add_argument("config")
     ap.add_argument("variant", choices=("base", "large"))
     ap.add_argument("lengths", type=int, nargs="+")
@@ -181,6 +270,12 @@ def main():
     config = a.config if os.path.exists(a.config) else os.path.join(HERE, "configs",
                                                                    a.config + ".yaml")
     p, ports = read_config(config)
+    if a.stages:
+        if not p:
+            sys.exit("compare_authors: --stages needs a design with butterfly engines")
+        for seq in a.lengths:
+            print_stages(a.codesim, config, a.variant, seq, p, ports, a.markdown)
+        return
     steps = (("authors", "+slots", "+2-D FFT", "+shapes", "+PostP", "codesim") if p else
              ("authors", "codesim"))
     name = os.path.basename(config)[:-5]
