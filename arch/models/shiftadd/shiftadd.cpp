@@ -160,6 +160,11 @@ TechTable load_cost_table(const std::string& name) {
 
 const char* kRfNames[3] = {"ifmap", "weight", "psum"};
 
+// The configured bytes of RF `which` (0 ifmap, 1 weight, 2 psum).
+int64_t given_rf_bytes(const ShiftAddParams& p, int which) {
+  return which == 0 ? p.ifmap_rf_bytes : which == 1 ? p.weight_rf_bytes : p.psum_rf_bytes;
+}
+
 }  // namespace
 
 ShiftAddModel::ShiftAddModel(const sc_core::sc_module_name& name, const Params& p)
@@ -371,17 +376,14 @@ Component ShiftAddModel::pe_component(Chunk c, int part) const {
 }
 
 int64_t ShiftAddModel::rf_words(Chunk c, int which) const {
-  const int64_t bytes = which == 0   ? p_.ifmap_rf_bytes
-                        : which == 1 ? p_.weight_rf_bytes
-                                     : p_.psum_rf_bytes;
-  if (which == 2) return bytes * 8 / p_.psum_bits;
-  const int64_t word_bits = p_.rf_sizing == "words" ? p_.mult_bits : chunk_bits(c);
-  return bytes * 8 / word_bits;
+  const int64_t word_bits = which == 2                ? p_.psum_bits
+                            : p_.rf_sizing == "words" ? p_.mult_bits
+                                                      : chunk_bits(c);
+  return given_rf_bytes(p_, which) * 8 / word_bits;
 }
 
 int64_t ShiftAddModel::rf_bytes(Chunk c, int which) const {
-  if (which == 2 || p_.rf_sizing != "words")
-    return which == 0 ? p_.ifmap_rf_bytes : which == 1 ? p_.weight_rf_bytes : p_.psum_rf_bytes;
+  if (which == 2 || p_.rf_sizing != "words") return given_rf_bytes(p_, which);
   return (rf_words(c, which) * chunk_bits(c) + 7) / 8;
 }
 
