@@ -20,10 +20,26 @@
 #include <cstdint>
 #include <vector>
 
+#include "sim/core/params.h"
 #include "sim/mem/dram.h"
 #include "sim/mem/sram.h"
 
 namespace codesim::arch {
+
+// The DRAM port parameters of a model whose ops run through FoldMemory: `dram_bandwidth` and
+// `dram_latency`, declared on P's members of those names.
+template <class P>
+void declare_dram_port(sim::ParamSchema<P>& p) {
+  p.real("dram_bandwidth", &P::dram_bandwidth,
+         "DRAM port bandwidth shared by reads and writes; 0 = unlimited")
+      .def(0.0)
+      .range(0, 1e9)
+      .unit("bytes/cycle");
+  p.integer("dram_latency", &P::dram_latency, "latency of every DRAM request")
+      .def(0)
+      .range(0, 1000000)
+      .unit("cycles");
+}
 
 struct FoldMemoryConfig {
   int64_t elem_bytes = 1;  // operand width

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "arch/common/fold_memory.h"
 #include "arch/common/fp16.h"
 #include "arch/common/operand_values.h"
 #include "arch/common/reference_ops.h"
@@ -66,15 +67,7 @@ const sim::ParamSchema<NmSparseParams>& NmSparseParams::schema() {
         .def(256)
         .range(0, 1 << 20)
         .unit("KiB");
-    p.real("dram_bandwidth", &P::dram_bandwidth,
-           "DRAM port bandwidth shared by reads and writes; 0 = unlimited")
-        .def(0.0)
-        .range(0, 1e9)
-        .unit("bytes/cycle");
-    p.integer("dram_latency", &P::dram_latency, "latency of every DRAM request")
-        .def(0)
-        .range(0, 1000000)
-        .unit("cycles");
+    declare_dram_port(p);
     p.real("clock_mhz", &P::clock_mhz, "clock frequency").def(200.0).range(1, 100000).unit("MHz");
     p.boolean("fold_overlap", &P::fold_overlap,
               "ping-pong weight registers: the next fold starts max(T, R) cycles after the "

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "arch/common/fold_memory.h"
 #include "arch/common/fp16.h"
 #include "arch/common/operand_values.h"
 #include "arch/common/reference_ops.h"
@@ -47,15 +48,7 @@ const sim::ParamSchema<SystolicParams>& SystolicParams::schema() {
         .def(64)
         .range(1, 1 << 20)
         .unit("KiB");
-    p.real("dram_bandwidth", &P::dram_bandwidth,
-           "DRAM port bandwidth shared by reads and writes; 0 = unlimited")
-        .def(0.0)
-        .range(0, 1e9)
-        .unit("bytes/cycle");
-    p.integer("dram_latency", &P::dram_latency, "latency of every DRAM request")
-        .def(0)
-        .range(0, 1000000)
-        .unit("cycles");
+    declare_dram_port(p);
     p.real("clock_mhz", &P::clock_mhz, "clock frequency").def(1000.0).range(1, 100000).unit("MHz");
     p.boolean("fold_overlap", &P::fold_overlap,
               "double-buffered folds: the next fold's fill overlaps the current drain (false: "
